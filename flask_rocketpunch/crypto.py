@@ -1,0 +1,97 @@
+"""Encryption of tokens at rest, with keys derived from ``SECRET_KEY``."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import collections.abc as cabc
+import hashlib
+import hmac
+import os
+import zlib
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+_VERSION = b"\x01"
+
+
+def _as_bytes(key: str | bytes) -> bytes:
+    return key.encode("utf-8") if isinstance(key, str) else key
+
+
+def derive_key(secret: str | bytes, purpose: str) -> bytes:
+    """Derive a 32-byte key for ``purpose`` from an app's secret key (HKDF)."""
+    return HKDF(
+        algorithm=hashes.SHA256(),
+        length=32,
+        salt=b"flask-rocketpunch",
+        info=purpose.encode("ascii"),
+    ).derive(_as_bytes(secret))
+
+
+class TokenCipher:
+    """Authenticated encryption (AES-256-GCM) of small payloads.
+
+    The first key encrypts; every key is tried to decrypt, so that
+    ``SECRET_KEY_FALLBACKS`` keep existing sessions readable during a key
+    rotation. Payloads are compressed first, to keep session cookies small.
+
+    :param secrets: the current secret key first, then the fallbacks.
+    :param purpose: binds the derived keys to one use.
+    """
+
+    def __init__(
+        self, secrets: cabc.Sequence[str | bytes], purpose: str = "token-storage"
+    ) -> None:
+        if not secrets:
+            raise ValueError("at least one secret key is needed")
+        self._keys = [AESGCM(derive_key(s, purpose)) for s in secrets]
+        self._aad = purpose.encode("ascii")
+
+    def encrypt(self, plaintext: bytes) -> str:
+        """Encrypt ``plaintext`` and return URL-safe text."""
+        nonce = os.urandom(12)
+        sealed = self._keys[0].encrypt(nonce, zlib.compress(plaintext, 9), self._aad)
+        raw = _VERSION + nonce + sealed
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+    def decrypt(self, text: str) -> bytes | None:
+        """Decrypt what :meth:`encrypt` made with any of the keys.
+
+        :return: the plaintext, or ``None`` if the text is not valid for any
+            key (tampered, truncated, or made with a key no longer configured).
+        """
+        try:
+            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        except (binascii.Error, ValueError):
+            return None
+        if len(raw) < 1 + 12 + 16 or raw[:1] != _VERSION:
+            return None
+        nonce, sealed = raw[1:13], raw[13:]
+        for key in self._keys:
+            try:
+                compressed = key.decrypt(nonce, sealed, self._aad)
+            except InvalidTag:
+                continue
+            try:
+                return zlib.decompress(compressed)
+            except zlib.error:
+                return None
+        return None
+
+
+def pkce_verifier(secret: str | bytes, state: str) -> str:
+    """The PKCE ``code_verifier`` (RFC 7636) of the login identified by
+    ``state``: 43 characters, HMAC-derived so it never has to be stored."""
+    key = derive_key(secret, "pkce-verifier")
+    digest = hmac.new(key, state.encode("utf-8"), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def pkce_challenge(verifier: str) -> str:
+    """The ``S256`` code challenge of ``verifier`` (RFC 7636 section 4.2)."""
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")

@@ -1,0 +1,194 @@
+"""Exceptions raised by flask-rocketpunch.
+
+Every exception derives from :class:`RocketpunchError`, so one ``except`` clause
+catches them all. Each class carries the data a caller needs to react, and an
+:attr:`~RocketpunchError.http_status` that the default error pages use.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+if t.TYPE_CHECKING:
+    import requests
+
+
+class RocketpunchError(Exception):
+    """Base class of every error raised by flask-rocketpunch.
+
+    .. versionadded:: 0.1
+    """
+
+    #: The HTTP status the default error page answers with.
+    http_status: int = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        #: A message that says what went wrong and what to do. It never
+        #: contains a client secret, a code, a verifier or a token.
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigurationError(RocketpunchError):
+    """The extension is configured wrongly, for example a required key is
+    missing. Raised at :meth:`~flask_rocketpunch.RocketpunchOAuth.init_app` or
+    when a view first needs the value.
+    """
+
+
+class OAuthError(RocketpunchError):
+    """The provider answered with an RFC 6749 error, at the callback (section
+    4.1.2.1) or at the token endpoint (section 5.2).
+
+    :param error: the ``error`` code, such as ``access_denied`` or
+        ``invalid_grant``.
+    :param error_description: the provider's human-readable description.
+    :param error_uri: a page about the error, if the provider sent one.
+    """
+
+    http_status = 400
+
+    def __init__(
+        self,
+        error: str,
+        error_description: str | None = None,
+        error_uri: str | None = None,
+        *,
+        message: str | None = None,
+    ) -> None:
+        #: The RFC 6749 error code.
+        self.error = error
+        #: The provider's description of the error, or ``None``.
+        self.error_description = error_description
+        #: A URI the provider gave for the error, or ``None``.
+        self.error_uri = error_uri
+        if message is None:
+            message = f"Rocketpunch answered with the OAuth error {error!r}"
+            if error_description:
+                message += f": {error_description}"
+        super().__init__(message)
+
+
+class StateError(RocketpunchError):
+    """The ``state`` at the callback does not belong to a login in flight in
+    this browser. This protects against login CSRF (RFC 6749 section 10.12).
+    """
+
+    http_status = 400
+
+
+class NoLoginInFlightError(StateError):
+    """The callback arrived but this browser has no login in flight.
+
+    Usually the session cookie did not come back: the login started on another
+    host name (``localhost`` versus ``127.0.0.1``), ``SESSION_COOKIE_SAMESITE``
+    is ``"Strict"``, the cookie domain does not match, or ``SECRET_KEY`` changed.
+    """
+
+
+class StateMismatchError(StateError):
+    """The callback's ``state`` matches no login in flight in this browser: it
+    was already used, belongs to another browser, or was tampered with."""
+
+
+class StateExpiredError(StateError):
+    """The callback's ``state`` belonged to a login that took too long."""
+
+
+class ProviderError(RocketpunchError):
+    """Rocketpunch could not be reached, was too slow, failed, or answered with
+    something that is not a valid response.
+
+    :param message: what happened and what to do.
+    :param reason: a short machine-readable reason: ``"connection"``,
+        ``"timeout"``, ``"server_error"``, ``"invalid_response"``.
+    :param status_code: the HTTP status of the provider's answer, if any.
+    """
+
+    http_status = 502
+
+    def __init__(
+        self, message: str, *, reason: str, status_code: int | None = None
+    ) -> None:
+        super().__init__(message)
+        #: A short machine-readable reason.
+        self.reason = reason
+        #: The HTTP status the provider answered with, or ``None``.
+        self.status_code = status_code
+        if reason == "timeout":
+            self.http_status = 504
+
+
+class ReauthorizationRequired(RocketpunchError):
+    """The user must log in with Rocketpunch again: there is no token, or it
+    could not be refreshed (for example the refresh token was revoked), or it
+    lacks a scope the view needs.
+
+    :param message: what happened.
+    :param scopes: the scopes the new authorization should ask for, if known.
+    """
+
+    http_status = 401
+
+    def __init__(self, message: str, *, scopes: t.Iterable[str] = ()) -> None:
+        super().__init__(message)
+        #: The scopes a new login should request (may be empty).
+        self.scopes: frozenset[str] = frozenset(scopes)
+
+
+class APIError(RocketpunchError):
+    """A call to the Rocketpunch API failed.
+
+    Both of the provider's error shapes are understood: the current
+    ``{"code", "message", "timestamp", "details"}`` and the July 2026 guide's
+    ``{"error": {"message"}}``.
+
+    :param status_code: the HTTP status of the answer.
+    :param code: the provider's error code such as ``"C0011"``, or ``None``.
+    :param message: the provider's message, or a description of the failure.
+    :param response: the :class:`requests.Response`.
+    """
+
+    def __init__(
+        self,
+        status_code: int,
+        code: str | None,
+        message: str,
+        response: requests.Response | None = None,
+    ) -> None:
+        super().__init__(message)
+        #: The HTTP status of the API's answer.
+        self.status_code = status_code
+        #: The provider's error code, or ``None`` when it sent none.
+        self.code = code
+        #: The full response, to read headers or the body.
+        self.response = response
+        self.http_status = 502
+
+    def __str__(self) -> str:
+        code = f" {self.code}" if self.code else ""
+        return f"Rocketpunch API error {self.status_code}{code}: {self.message}"
+
+
+class RateLimitError(APIError):
+    """The API answered ``429 Too Many Requests``.
+
+    :param retry_after: seconds to wait before retrying, from ``Retry-After``.
+    """
+
+    def __init__(
+        self,
+        status_code: int,
+        code: str | None,
+        message: str,
+        response: requests.Response | None = None,
+        *,
+        retry_after: int | None = None,
+    ) -> None:
+        super().__init__(status_code, code, message, response)
+        #: Seconds to wait before retrying, or ``None`` if the API did not say.
+        self.retry_after = retry_after
+        self.http_status = 503

@@ -1,0 +1,111 @@
+"""Helpers for the current request: the API client proxy, the current token,
+logging out. The Flask edge of the token logic."""
+
+from __future__ import annotations
+
+import logging
+import typing as t
+
+from flask import current_app, g
+from werkzeug.local import LocalProxy
+
+from . import flow
+from .client import RocketpunchClient
+from .exceptions import ProviderError
+from .extension import get_extension
+from .manager import TokenManager
+from .signals import logged_out, token_refreshed
+from .storage import PENDING_KEY
+from .tokens import Token
+
+logger = logging.getLogger("flask_rocketpunch")
+
+
+def token_manager() -> TokenManager:
+    """The current user's :class:`~flask_rocketpunch.manager.TokenManager`,
+    made once per request."""
+    manager = g.get("_rocketpunch_manager")
+    if manager is None:
+        ext, state = get_extension()
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+        def on_refresh(token: Token) -> None:
+            token_refreshed.send(app, token=token)
+
+        manager = TokenManager(
+            storage=ext.storage,
+            settings=state.settings,
+            http=state.http,
+            coordinator=state.coordinator,
+            clock=state.clock,
+            on_refresh=on_refresh,
+        )
+        g._rocketpunch_manager = manager
+    return t.cast(TokenManager, manager)
+
+
+def _get_client() -> RocketpunchClient:
+    client = g.get("_rocketpunch_client")
+    if client is None:
+        _, state = get_extension()
+        client = RocketpunchClient(
+            http=state.http, settings=state.settings, tokens=token_manager()
+        )
+        g._rocketpunch_client = client
+    return t.cast(RocketpunchClient, client)
+
+
+#: The Rocketpunch API client for the current request's user: ``get``,
+#: ``post``, ``put``, ``patch``, ``delete`` relative to
+#: ``ROCKETPUNCH_API_BASE_URL``, and ``userinfo()``.
+rocketpunch: RocketpunchClient = t.cast(RocketpunchClient, LocalProxy(_get_client))
+
+
+def current_token() -> Token | None:
+    """The current user's token as stored, or ``None``. It may be expired;
+    :data:`rocketpunch` refreshes it before use."""
+    return token_manager().current()
+
+
+def is_authorized() -> bool:
+    """Whether the current user has logged in with Rocketpunch (a token is
+    stored, even if it is due for a refresh)."""
+    return current_token() is not None
+
+
+def drop_login() -> Token | None:
+    """Revoke the refresh token at ``ROCKETPUNCH_REVOKE_URL`` (a failure is
+    logged and does not stop the logout), drop the token and the logins in
+    flight, and send :data:`~flask_rocketpunch.signals.logged_out`.
+
+    :return: the token that was dropped, or ``None``.
+    """
+    from flask import session
+
+    ext, state = get_extension()
+    token = ext.storage.get()
+    if token is not None:
+        try:
+            flow.revoke_token(state.http, state.settings, token)
+        except ProviderError as exc:
+            logger.warning(
+                "Revoking the refresh token failed (%s); the user is logged out"
+                " here anyway.",
+                exc.reason,
+            )
+    ext.storage.delete()
+    session.pop(PENDING_KEY, None)
+    g.pop("_rocketpunch_manager", None)
+    g.pop("_rocketpunch_client", None)
+    logged_out.send(current_app._get_current_object(), token=token)  # type: ignore[attr-defined]
+    return token
+
+
+def logout() -> Token | None:
+    """Log the current user out of Rocketpunch in this app: revoke, drop the
+    token, send ``logged_out``. The same as ``POST <prefix>/logout`` without
+    the redirect.
+
+    :return: the token that was dropped, or ``None``.
+    """
+    return drop_login()

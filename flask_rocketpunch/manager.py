@@ -1,0 +1,120 @@
+"""The current user's token: read it, refresh it when due, drop it when dead."""
+
+from __future__ import annotations
+
+import collections.abc as cabc
+import logging
+
+import requests
+
+from . import flow
+from .exceptions import OAuthError, ProviderError, ReauthorizationRequired
+from .refresh import RefreshCoordinator
+from .settings import Settings
+from .storage import TokenStorage
+from .tokens import Token
+
+logger = logging.getLogger("flask_rocketpunch")
+
+#: Token endpoint errors after which only a new login helps.
+REAUTHORIZE_ERRORS = frozenset(
+    {"invalid_grant", "unauthorized_client", "invalid_scope"}
+)
+
+
+class TokenManager:
+    """Gives a valid access token for one user, refreshing it first when it
+    expires within ``REFRESH_LEEWAY``.
+
+    :param storage: where the user's token is kept.
+    :param settings: the app's settings.
+    :param http: the app's pooled HTTP session.
+    :param coordinator: shares refreshes between concurrent requests.
+    :param clock: the time source, in seconds since the epoch.
+    :param on_refresh: called with the new token after this manager refreshed.
+    """
+
+    def __init__(
+        self,
+        *,
+        storage: TokenStorage,
+        settings: Settings,
+        http: requests.Session,
+        coordinator: RefreshCoordinator,
+        clock: cabc.Callable[[], float],
+        on_refresh: cabc.Callable[[Token], None] = lambda token: None,
+    ) -> None:
+        self.storage = storage
+        self.settings = settings
+        self.http = http
+        self.coordinator = coordinator
+        self.clock = clock
+        self.on_refresh = on_refresh
+
+    def current(self) -> Token | None:
+        """The stored token as it is, possibly expired."""
+        return self.storage.get()
+
+    def valid_token(self) -> Token:
+        """The token, refreshed first if it is expired or within the leeway.
+
+        If a refresh fails because Rocketpunch is unreachable while the token is
+        still valid, the token is used as it is and the refresh is tried again
+        on a later call.
+
+        :raises ReauthorizationRequired: no token, or it cannot be refreshed.
+        :raises ProviderError: the token has expired and Rocketpunch cannot be
+            reached to refresh it.
+        """
+        token = self.storage.get()
+        if token is None:
+            raise ReauthorizationRequired("You are not logged in with Rocketpunch.")
+        now = self.clock()
+        if not token.needs_refresh(now, self.settings.refresh_leeway):
+            return token
+        try:
+            return self.refresh(token)
+        except ProviderError:
+            if token.expires_at > now:
+                logger.warning(
+                    "Refreshing the token failed; the current one is still valid for"
+                    " %d seconds and is used meanwhile.",
+                    int(token.expires_at - now),
+                )
+                return token
+            raise
+
+    def refresh(self, stale: Token) -> Token:
+        """Refresh ``stale`` now (or reuse a concurrent refresh of it), store
+        and return the new token.
+
+        :raises ReauthorizationRequired: the refresh token was rejected; the
+            stored token has been dropped.
+        """
+        if not stale.refresh_token:
+            self.storage.delete()
+            raise ReauthorizationRequired(
+                "Your Rocketpunch login has expired. Log in again."
+            )
+
+        def do_refresh(token: Token) -> Token:
+            return flow.refresh_token(self.http, self.settings, token, now=self.clock())
+
+        try:
+            new, performed = self.coordinator.refresh(stale, do_refresh)
+        except OAuthError as exc:
+            if exc.error not in REAUTHORIZE_ERRORS:
+                raise
+            logger.info(
+                "The refresh token was rejected (%s); the user must log in again.",
+                exc.error,
+            )
+            self.storage.delete()
+            raise ReauthorizationRequired(
+                "Your Rocketpunch login is no longer valid (it was revoked or has"
+                " expired). Log in again."
+            ) from exc
+        self.storage.set(new)
+        if performed:
+            self.on_refresh(new)
+        return new

@@ -1,0 +1,51 @@
+"""A local stand-in for Rocketpunch's OAuth server and user API.
+
+Use it to develop and test any OAuth client without the network::
+
+    from flask_rocketpunch.sandbox import SandboxProvider, SandboxServer
+
+    provider = SandboxProvider()
+    provider.register_client("id", "secret", "http://127.0.0.1:5000/callback")
+    with SandboxServer(provider) as server:
+        ...  # point the client at server.url
+
+.. versionadded:: 0.1
+"""
+
+from __future__ import annotations
+
+from .provider import AccessToken as AccessToken
+from .provider import AuthorizationCode as AuthorizationCode
+from .provider import Faults as Faults
+from .provider import Flavor as Flavor
+from .provider import RecordedRequest as RecordedRequest
+from .provider import RefreshToken as RefreshToken
+from .provider import SandboxClient as SandboxClient
+from .provider import SandboxProvider as SandboxProvider
+from .provider import TokenResponse as TokenResponse
+from .provider import s256 as s256
+from .server import SandboxServer as SandboxServer
+from .transport import SandboxTransport as SandboxTransport
+from .users import SAMPLE_USERS as SAMPLE_USERS
+from .users import SandboxUser as SandboxUser
+from .views import create_sandbox_app as create_sandbox_app
+from .views import create_sandbox_blueprint as create_sandbox_blueprint
+
+__all__ = [
+    "SAMPLE_USERS",
+    "AccessToken",
+    "AuthorizationCode",
+    "Faults",
+    "Flavor",
+    "RecordedRequest",
+    "RefreshToken",
+    "SandboxClient",
+    "SandboxProvider",
+    "SandboxServer",
+    "SandboxTransport",
+    "SandboxUser",
+    "TokenResponse",
+    "create_sandbox_app",
+    "create_sandbox_blueprint",
+    "s256",
+]

@@ -1,0 +1,1356 @@
+"""The sandbox provider's state and OAuth logic, free of Flask.
+
+:class:`SandboxProvider` keeps registered clients, authorization codes,
+access and refresh tokens, recorded requests and fault switches. The views in
+:mod:`flask_rocketpunch.sandbox.views` translate HTTP to and from its methods.
+"""
+
+from __future__ import annotations
+
+import base64
+import collections
+import dataclasses
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import threading
+import time
+import typing as t
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timezone
+from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
+
+from .users import SAMPLE_USERS, SandboxUser
+
+Flavor = t.Literal["current", "guide"]
+"""``"current"`` follows the OpenAPI description, ``"guide"`` the July 2026 guide."""
+
+CURRENT_SCOPES: Mapping[str, str] = {
+    "profile": "Read your profile: name, username and picture",
+    "email": "Read your email address",
+    "post:write": "Create, update and delete posts as you (app owners only)",
+    "company:manage:read": "See the companies you manage (app owners only)",
+}
+"""Scopes of the current provider, with the descriptions the consent page shows."""
+
+GUIDE_SCOPES: Mapping[str, str] = {
+    "profile:read": "Read your public profile information",
+    "profile:email": "Access your email address",
+}
+"""Scopes of the July 2026 guide, with the descriptions the consent page shows."""
+
+CODE_TTL = 300
+REFRESH_TOKEN_TTL = 30 * 24 * 3600
+CONSENT_TTL = 900
+HUGE_BODY_SIZE = 5 * 1024 * 1024
+
+_SECRET_PARAMS = frozenset(
+    {
+        "client_secret",
+        "code",
+        "code_verifier",
+        "refresh_token",
+        "access_token",
+        "token",
+        "consent_token",
+    }
+)
+_SECRET_HEADERS = frozenset({"authorization", "cookie"})
+_PKCE_RE = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
+
+
+@dataclasses.dataclass
+class Faults:
+    """Switches that make the sandbox misbehave. All are off by default.
+
+    Flip them in tests (``provider.faults.token_status = 503``) and call
+    :meth:`reset` or :meth:`SandboxProvider.reset` to turn them all off.
+
+    .. versionadded:: 0.1
+    """
+
+    #: The token endpoint answers this status with a JSON error body
+    #: (``server_error``, ``temporarily_unavailable``, ``invalid_request``,
+    #: ``invalid_client``...). Nothing is consumed.
+    token_status: int | None = None
+    #: Seconds the token endpoint sleeps before answering.
+    token_delay: float = 0.0
+    #: The token endpoint answers 200, ``application/json``, with a body that
+    #: is not JSON. The grant is processed (a code is spent) first.
+    token_malformed: bool = False
+    #: The token endpoint answers its JSON with a ``text/html`` content type.
+    token_wrong_content_type: bool = False
+    #: Fields removed from a successful token response.
+    token_missing_fields: tuple[str, ...] = ()
+    #: Replaces ``token_type`` in a successful token response, e.g. ``"mac"``.
+    token_type_override: str | None = None
+    #: A successful token response is padded to several megabytes.
+    token_huge: bool = False
+    #: Every ``refresh_token`` grant fails with ``invalid_grant``.
+    refresh_invalid_grant: bool = False
+    #: ``/oauth/userinfo`` and ``/api/v1/profiles/me`` answer this status with
+    #: an API error body (403 gives ``C0011``, 401 ``C0001``, 5xx ``C9999``).
+    userinfo_status: int | None = None
+    #: The sample ``/api/v1`` endpoints answer this status with an API error.
+    api_status: int | None = None
+    #: API endpoints and userinfo answer 429 ``C0010`` with this ``Retry-After``.
+    rate_limit_retry_after: int | None = None
+    #: :class:`~flask_rocketpunch.sandbox.SandboxTransport` raises
+    #: :exc:`requests.ConnectionError`. A real server cannot emulate this:
+    #: stop it instead.
+    connect_refused: bool = False
+    #: :class:`~flask_rocketpunch.sandbox.SandboxTransport` raises
+    #: :exc:`requests.ReadTimeout`; over HTTP every endpoint sleeps
+    #: :attr:`timeout_delay` seconds before answering.
+    timeout: bool = False
+    #: How long the HTTP server sleeps when :attr:`timeout` is on.
+    timeout_delay: float = 2.0
+
+    def reset(self) -> None:
+        """Turn every fault off."""
+        for field in dataclasses.fields(self):
+            setattr(self, field.name, field.default)
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class RecordedRequest:
+    """One request the sandbox received.
+
+    :param endpoint: The endpoint name without the blueprint prefix, e.g.
+        ``"authorize"``, ``"token"``, ``"revoke"``, ``"userinfo"``.
+    :param method: The HTTP method.
+    :param path: The request path (including any mount prefix).
+    :param params: Query and form parameters (first value of each), secrets
+        included.
+    :param headers: The request headers.
+    :param status: The response status, once the response was produced.
+    """
+
+    endpoint: str
+    method: str
+    path: str
+    params: Mapping[str, str]
+    headers: Mapping[str, str]
+    status: int | None = None
+
+    def __repr__(self) -> str:
+        params = {
+            k: ("***" if k in _SECRET_PARAMS else v) for k, v in self.params.items()
+        }
+        headers = {
+            k: ("***" if k.lower() in _SECRET_HEADERS else v)
+            for k, v in self.headers.items()
+        }
+        return (
+            f"RecordedRequest(endpoint={self.endpoint!r}, method={self.method!r},"
+            f" path={self.path!r}, params={params!r}, headers={headers!r},"
+            f" status={self.status!r})"
+        )
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class SandboxClient:
+    """A registered OAuth client application.
+
+    :param client_id: The client identifier.
+    :param client_secret: The client secret.
+    :param redirect_uri: The one registered redirect URI, matched exactly.
+    :param name: The application name shown on the consent page.
+    """
+
+    client_id: str
+    client_secret: str
+    redirect_uri: str
+    name: str = "Example App"
+
+    def __repr__(self) -> str:
+        return (
+            f"SandboxClient(client_id={self.client_id!r}, client_secret='***',"
+            f" redirect_uri={self.redirect_uri!r}, name={self.name!r})"
+        )
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class AuthorizationCode:
+    """An issued authorization code and what it is bound to."""
+
+    code: str
+    client_id: str
+    redirect_uri: str
+    user_sub: str
+    scopes: frozenset[str]
+    code_challenge: str | None
+    code_challenge_method: str | None
+    expires_at: float
+    grant_id: str
+    used: bool = False
+
+    def __repr__(self) -> str:
+        return (
+            f"AuthorizationCode(client_id={self.client_id!r}, user_sub="
+            f"{self.user_sub!r}, scopes={sorted(self.scopes)!r}, used={self.used!r})"
+        )
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class AccessToken:
+    """An issued access token."""
+
+    token: str
+    client_id: str
+    user_sub: str
+    scopes: frozenset[str]
+    issued_at: float
+    expires_at: float
+    grant_id: str
+    revoked: bool = False
+
+    def __repr__(self) -> str:
+        return (
+            f"AccessToken(client_id={self.client_id!r}, user_sub={self.user_sub!r},"
+            f" scopes={sorted(self.scopes)!r}, expires_at={self.expires_at!r},"
+            f" revoked={self.revoked!r})"
+        )
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class RefreshToken:
+    """An issued refresh token. ``used`` is set once it was rotated away."""
+
+    token: str
+    client_id: str
+    user_sub: str
+    scopes: frozenset[str]
+    expires_at: float
+    grant_id: str
+    revoked: bool = False
+    used: bool = False
+
+    def __repr__(self) -> str:
+        return (
+            f"RefreshToken(client_id={self.client_id!r}, user_sub={self.user_sub!r},"
+            f" scopes={sorted(self.scopes)!r}, revoked={self.revoked!r},"
+            f" used={self.used!r})"
+        )
+
+
+class _TokenResponseBase(t.TypedDict):
+    access_token: str
+    token_type: str
+    expires_in: int
+    scope: str
+
+
+class TokenResponse(_TokenResponseBase, total=False):
+    """A successful token endpoint response (RFC 6749 section 5.1)."""
+
+    refresh_token: str
+
+
+@dataclasses.dataclass(frozen=True)
+class AuthorizationRequest:
+    """A validated authorization request.
+
+    :param client: The client that asked.
+    :param redirect_uri: The redirect URI, equal to the registered one.
+    :param scopes: The requested scopes, in request order.
+    :param state: The ``state`` to echo, if any.
+    :param code_challenge: The PKCE challenge, if any.
+    :param code_challenge_method: The PKCE method, if any.
+    :param params: The original parameters, for the consent form.
+    """
+
+    client: SandboxClient
+    redirect_uri: str
+    scopes: tuple[str, ...]
+    state: str | None
+    code_challenge: str | None
+    code_challenge_method: str | None
+    params: Mapping[str, str]
+
+
+class SandboxError(Exception):
+    """Base class of the errors the provider raises to its views."""
+
+
+class InvalidAuthorizationRequest(SandboxError):
+    """An authorization request that must not be redirected (RFC 6749 4.1.2.1).
+
+    Raised for an unknown ``client_id`` or a ``redirect_uri`` that does not
+    match; answered with a 400 HTML page.
+    """
+
+    def __init__(self, title: str, message: str) -> None:
+        super().__init__(message)
+        self.title = title
+        self.message = message
+
+
+class AuthorizationError(SandboxError):
+    """An authorization request error sent back to the client's redirect URI."""
+
+    def __init__(
+        self, error: str, description: str, redirect_uri: str, state: str | None
+    ) -> None:
+        super().__init__(f"{error}: {description}")
+        self.error = error
+        self.description = description
+        self.redirect_uri = redirect_uri
+        self.state = state
+
+    @property
+    def location(self) -> str:
+        """The redirect URL carrying ``error``, ``error_description``, ``state``."""
+        return add_query(
+            self.redirect_uri,
+            {
+                "error": self.error,
+                "error_description": self.description,
+                "state": self.state,
+            },
+        )
+
+
+class TokenError(SandboxError):
+    """A token or revocation endpoint error (RFC 6749 section 5.2)."""
+
+    def __init__(self, error: str, description: str, status: int = 400) -> None:
+        super().__init__(f"{error}: {description}")
+        self.error = error
+        self.description = description
+        self.status = status
+
+
+class APIError(SandboxError):
+    """An error of the user-context API (userinfo, profile, ``/api/v1``).
+
+    :param status: The HTTP status.
+    :param code: The Rocketpunch error code, e.g. ``"C0011"``.
+    :param message: A human-readable message.
+    :param details: The field or reason, if any.
+    :param www_authenticate: A ``WWW-Authenticate`` challenge, if any.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        details: str | None = None,
+        www_authenticate: str | None = None,
+    ) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+        self.www_authenticate = www_authenticate
+
+
+def insufficient_scope(scope: str) -> APIError:
+    """The 403 ``C0011`` error for a missing scope (RFC 6750 3.1).
+
+    :param scope: The scope the token lacks.
+    """
+    return APIError(
+        403,
+        "C0011",
+        f"The access token lacks the required scope {scope!r}.",
+        details=scope,
+        www_authenticate=(
+            f'Bearer realm="rocketpunch", error="insufficient_scope", scope="{scope}"'
+        ),
+    )
+
+
+def add_query(url: str, params: Mapping[str, str | None]) -> str:
+    """Append parameters to a URL, keeping its existing query.
+
+    :param url: The base URL.
+    :param params: Parameters to add; ``None`` values are left out.
+    """
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    query.extend((k, v) for k, v in params.items() if v is not None)
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def s256(verifier: str) -> str:
+    """Return the PKCE S256 code challenge of a verifier (RFC 7636 4.2).
+
+    :param verifier: The code verifier.
+    """
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _split_scopes(value: str | Iterable[str]) -> tuple[str, ...]:
+    items = value.split() if isinstance(value, str) else list(value)
+    seen: dict[str, None] = {}
+    for item in items:
+        seen.setdefault(item, None)
+    return tuple(seen)
+
+
+class SandboxProvider:
+    """A complete stand-in for Rocketpunch's OAuth server and user API.
+
+    Serve it with :func:`~flask_rocketpunch.sandbox.create_sandbox_app`, mount
+    :func:`~flask_rocketpunch.sandbox.create_sandbox_blueprint`, call it
+    in-process with :class:`~flask_rocketpunch.sandbox.SandboxTransport`, or
+    over real HTTP with :class:`~flask_rocketpunch.sandbox.SandboxServer`.
+
+    All state is guarded by one lock, so one provider can serve many threads.
+
+    :param flavor: ``"current"`` behaves as the OpenAPI description (PKCE S256
+        required, rotation, scopes ``profile`` and ``email``, 15 minute access
+        tokens); ``"guide"`` as the July 2026 guide (no PKCE, no rotation,
+        scopes ``profile:read`` and ``profile:email``, one hour tokens,
+        ``{"error": {"message": ...}}`` API errors).
+    :param users: The accounts shown on the consent page.
+    :param clock: Returns the current time in seconds since the epoch.
+        Inject a fake one to test expiry.
+    :param access_token_ttl: Access token lifetime in seconds; defaults to 900
+        (current) or 3600 (guide).
+    :param rate_limit_per_minute: The per-client limit reported in
+        ``X-RP-RateLimit-Remaining``.
+    :param enforce_rate_limit: Answer 429 ``C0010`` once a client exceeds
+        ``rate_limit_per_minute`` within a clock minute.
+    :param public_url: The browser-facing URL the sandbox blueprint is mounted
+        at, e.g. ``"http://localhost:5000/_rocketpunch_sandbox"``. When set,
+        ``picture`` claims and the metadata's ``authorization_endpoint`` use
+        it instead of the URL of the request being answered (useful when the
+        API is called through :class:`SandboxTransport` at another origin).
+        May also be set later as an attribute.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self,
+        flavor: Flavor = "current",
+        users: Iterable[SandboxUser] = SAMPLE_USERS,
+        clock: Callable[[], float] = time.time,
+        *,
+        access_token_ttl: int | None = None,
+        rate_limit_per_minute: int = 60,
+        enforce_rate_limit: bool = False,
+        public_url: str | None = None,
+    ) -> None:
+        if flavor not in ("current", "guide"):
+            raise ValueError(f"flavor must be 'current' or 'guide', not {flavor!r}.")
+        self.flavor: Flavor = flavor
+        self.users: tuple[SandboxUser, ...] = tuple(users)
+        if not self.users:
+            raise ValueError("The sandbox needs at least one user.")
+        self.clock = clock
+        self.access_token_ttl = (
+            access_token_ttl
+            if access_token_ttl is not None
+            else (900 if flavor == "current" else 3600)
+        )
+        self.rate_limit_per_minute = rate_limit_per_minute
+        self.enforce_rate_limit = enforce_rate_limit
+        self.public_url = public_url
+        #: The fault switches, see :class:`Faults`.
+        self.faults = Faults()
+        self._lock = threading.Lock()
+        self._signing_key = secrets.token_bytes(32)
+        self._consent_key = secrets.token_bytes(32)
+        self._clients: dict[str, SandboxClient] = {}
+        self._codes: dict[str, AuthorizationCode] = {}
+        self._access_tokens: dict[str, AccessToken] = {}
+        self._refresh_tokens: dict[str, RefreshToken] = {}
+        self._requests: list[RecordedRequest] = []
+        self._rate: dict[str, tuple[int, int]] = {}
+        self._posts: list[dict[str, object]] = []
+
+    # -- configuration ----------------------------------------------------
+
+    @property
+    def scopes_supported(self) -> Mapping[str, str]:
+        """The scopes this flavor knows, mapped to their descriptions."""
+        return CURRENT_SCOPES if self.flavor == "current" else GUIDE_SCOPES
+
+    @property
+    def profile_scope(self) -> str:
+        """The scope that reads the profile: ``profile`` or ``profile:read``."""
+        return "profile" if self.flavor == "current" else "profile:read"
+
+    @property
+    def email_scope(self) -> str:
+        """The scope that adds the email: ``email`` or ``profile:email``."""
+        return "email" if self.flavor == "current" else "profile:email"
+
+    @property
+    def requires_pkce(self) -> bool:
+        """Whether PKCE S256 is required (current flavor)."""
+        return self.flavor == "current"
+
+    @property
+    def rotates_refresh_tokens(self) -> bool:
+        """Whether each refresh returns a new refresh token (current flavor)."""
+        return self.flavor == "current"
+
+    def register_client(
+        self,
+        client_id: str,
+        client_secret: str,
+        redirect_uri: str,
+        name: str = "Example App",
+    ) -> SandboxClient:
+        """Register (or replace) a client application.
+
+        :param client_id: The client identifier.
+        :param client_secret: The client secret.
+        :param redirect_uri: The one redirect URI, matched character for
+            character.
+        :param name: The application name shown on the consent page.
+        """
+        client = SandboxClient(client_id, client_secret, redirect_uri, name)
+        with self._lock:
+            self._clients[client_id] = client
+        return client
+
+    def get_client(self, client_id: str) -> SandboxClient | None:
+        """Return the registered client with this id, if any.
+
+        :param client_id: The client identifier.
+        """
+        with self._lock:
+            return self._clients.get(client_id)
+
+    def get_user(self, key: str) -> SandboxUser | None:
+        """Find a user by ``sub`` or ``preferred_username``.
+
+        :param key: The ``sub`` or ``preferred_username``.
+        """
+        for user in self.users:
+            if key in (user.sub, user.preferred_username):
+                return user
+        return None
+
+    # -- inspection -------------------------------------------------------
+
+    @property
+    def codes(self) -> dict[str, AuthorizationCode]:
+        """A snapshot of issued authorization codes, by code."""
+        with self._lock:
+            return dict(self._codes)
+
+    @property
+    def access_tokens(self) -> dict[str, AccessToken]:
+        """A snapshot of issued access tokens, by token."""
+        with self._lock:
+            return dict(self._access_tokens)
+
+    @property
+    def refresh_tokens(self) -> dict[str, RefreshToken]:
+        """A snapshot of issued refresh tokens, by token."""
+        with self._lock:
+            return dict(self._refresh_tokens)
+
+    @property
+    def clients(self) -> dict[str, SandboxClient]:
+        """A snapshot of registered clients, by client id."""
+        with self._lock:
+            return dict(self._clients)
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """A snapshot of every request received, oldest first."""
+        with self._lock:
+            return list(self._requests)
+
+    def requests_to(self, endpoint: str) -> list[RecordedRequest]:
+        """The recorded requests to one endpoint, e.g. ``"token"``.
+
+        :param endpoint: The endpoint name.
+        """
+        return [r for r in self.requests if r.endpoint == endpoint]
+
+    def grant_counts(self) -> collections.Counter[str]:
+        """Count the ``grant_type`` values the token endpoint received.
+
+        Failed requests count too: ``grant_counts()["refresh_token"] == 1``
+        proves exactly one refresh was attempted.
+        """
+        return collections.Counter(
+            r.params["grant_type"]
+            for r in self.requests
+            if r.endpoint == "token" and "grant_type" in r.params
+        )
+
+    def record(
+        self,
+        endpoint: str,
+        method: str,
+        path: str,
+        params: Mapping[str, str],
+        headers: Mapping[str, str],
+    ) -> int:
+        """Record a received request and return its index.
+
+        :param endpoint: The endpoint name.
+        :param method: The HTTP method.
+        :param path: The request path.
+        :param params: Query and form parameters.
+        :param headers: The request headers.
+        """
+        entry = RecordedRequest(endpoint, method, path, dict(params), dict(headers))
+        with self._lock:
+            self._requests.append(entry)
+            return len(self._requests) - 1
+
+    def record_status(self, index: int, status: int) -> None:
+        """Attach the response status to a recorded request.
+
+        :param index: The index :meth:`record` returned.
+        :param status: The response status.
+        """
+        with self._lock:
+            if 0 <= index < len(self._requests):
+                entry = self._requests[index]
+                self._requests[index] = dataclasses.replace(entry, status=status)
+
+    def reset(self) -> None:
+        """Forget codes, tokens, recorded requests and rate counters and turn
+        every fault off. Registered clients are kept.
+        """
+        with self._lock:
+            self._codes.clear()
+            self._access_tokens.clear()
+            self._refresh_tokens.clear()
+            self._requests.clear()
+            self._rate.clear()
+            self._posts.clear()
+        self.faults.reset()
+
+    # -- authorization endpoint ---------------------------------------------
+
+    def validate_authorization_request(
+        self, params: Mapping[str, str], *, duplicated: Iterable[str] = ()
+    ) -> AuthorizationRequest:
+        """Check an authorization request (RFC 6749 4.1.1, RFC 7636 4.3).
+
+        :param params: The request parameters.
+        :param duplicated: Names of parameters sent more than once.
+        :raise InvalidAuthorizationRequest: Unknown client or redirect URI
+            mismatch: show an error page, do not redirect.
+        :raise AuthorizationError: Any other problem, to redirect back.
+        """
+        client_id = params.get("client_id")
+        if not client_id:
+            raise InvalidAuthorizationRequest(
+                "Missing client_id",
+                "The authorization request has no client_id parameter.",
+            )
+        client = self.get_client(client_id)
+        if client is None:
+            raise InvalidAuthorizationRequest(
+                "Unknown application",
+                f"No application is registered with client_id {client_id!r}.",
+            )
+        redirect_uri = params.get("redirect_uri")
+        if not redirect_uri:
+            raise InvalidAuthorizationRequest(
+                "Missing redirect_uri",
+                "The authorization request has no redirect_uri parameter.",
+            )
+        if redirect_uri != client.redirect_uri:
+            raise InvalidAuthorizationRequest(
+                "redirect_uri mismatch",
+                f"The redirect_uri {redirect_uri!r} does not match the registered"
+                f" redirect URI {client.redirect_uri!r} character for character.",
+            )
+        state = params.get("state")
+
+        def fail(error: str, description: str) -> AuthorizationError:
+            return AuthorizationError(error, description, redirect_uri, state)
+
+        duplicated = sorted(set(duplicated))
+        if duplicated:
+            raise fail(
+                "invalid_request",
+                f"Parameters must not be repeated: {', '.join(duplicated)}.",
+            )
+        response_type = params.get("response_type")
+        if not response_type:
+            raise fail("invalid_request", "response_type is required.")
+        if response_type != "code":
+            raise fail(
+                "unsupported_response_type",
+                f"response_type {response_type!r} is not supported; use 'code'.",
+            )
+        scopes = _split_scopes(params.get("scope", ""))
+        if not scopes:
+            raise fail("invalid_scope", "scope is required.")
+        unknown = [s for s in scopes if s not in self.scopes_supported]
+        if unknown:
+            raise fail("invalid_scope", f"Unknown scope: {' '.join(unknown)}.")
+        challenge = params.get("code_challenge") or None
+        method = params.get("code_challenge_method") or None
+        if self.requires_pkce:
+            if challenge is None:
+                raise fail("invalid_request", "code_challenge is required (PKCE).")
+            if method != "S256":
+                raise fail(
+                    "invalid_request",
+                    "code_challenge_method must be S256; plain is not supported.",
+                )
+            if not re.fullmatch(r"[A-Za-z0-9_-]{43}", challenge):
+                raise fail(
+                    "invalid_request", "code_challenge is not a valid S256 hash."
+                )
+        else:
+            challenge = method = None
+        return AuthorizationRequest(
+            client=client,
+            redirect_uri=redirect_uri,
+            scopes=scopes,
+            state=state,
+            code_challenge=challenge,
+            code_challenge_method=method,
+            params=dict(params),
+        )
+
+    def consent_token(self, params: Mapping[str, str]) -> str:
+        """Sign the authorization parameters for the consent form.
+
+        The token proves the decision was posted from a consent page this
+        provider rendered recently, not forged by another site.
+
+        :param params: The authorization request parameters.
+        """
+        issued = str(int(self.clock()))
+        return f"{issued}.{self._consent_mac(params, issued)}"
+
+    def check_consent_token(self, params: Mapping[str, str], token: str) -> bool:
+        """Verify a token from :meth:`consent_token` for these parameters.
+
+        :param params: The authorization request parameters.
+        :param token: The token from the form.
+        """
+        issued, _, mac = token.partition(".")
+        if not issued.isdigit() or not mac:
+            return False
+        if not hmac.compare_digest(mac, self._consent_mac(params, issued)):
+            return False
+        return 0 <= self.clock() - int(issued) <= CONSENT_TTL
+
+    def _consent_mac(self, params: Mapping[str, str], issued: str) -> str:
+        payload = json.dumps([issued, sorted(params.items())]).encode()
+        return hmac.new(self._consent_key, payload, hashlib.sha256).hexdigest()
+
+    def approve(self, params: Mapping[str, str], user: str) -> str:
+        """Approve an authorization request as a user; return the redirect URL.
+
+        This is what the consent page's Approve button does; test helpers may
+        call it directly.
+
+        :param params: The authorization request parameters.
+        :param user: The user's ``sub`` or ``preferred_username``.
+        :raise InvalidAuthorizationRequest: See
+            :meth:`validate_authorization_request`.
+        :raise AuthorizationError: See :meth:`validate_authorization_request`.
+        :raise LookupError: No such user.
+        """
+        request = self.validate_authorization_request(params)
+        account = self.get_user(user)
+        if account is None:
+            raise LookupError(f"No sandbox user {user!r}.")
+        code = secrets.token_urlsafe(32)
+        record = AuthorizationCode(
+            code=code,
+            client_id=request.client.client_id,
+            redirect_uri=request.redirect_uri,
+            user_sub=account.sub,
+            scopes=frozenset(request.scopes),
+            code_challenge=request.code_challenge,
+            code_challenge_method=request.code_challenge_method,
+            expires_at=self.clock() + CODE_TTL,
+            grant_id=secrets.token_hex(8),
+        )
+        with self._lock:
+            self._codes[code] = record
+        return add_query(request.redirect_uri, {"code": code, "state": request.state})
+
+    def deny(self, params: Mapping[str, str]) -> str:
+        """Deny an authorization request; return the redirect URL.
+
+        :param params: The authorization request parameters.
+        """
+        request = self.validate_authorization_request(params)
+        return AuthorizationError(
+            "access_denied",
+            "The user denied the authorization request.",
+            request.redirect_uri,
+            request.state,
+        ).location
+
+    # -- token endpoint -------------------------------------------------------
+
+    def authenticate_client(
+        self, form: Mapping[str, str], authorization: str | None
+    ) -> SandboxClient:
+        """Authenticate a client by HTTP Basic or by body parameters.
+
+        :param form: The form parameters.
+        :param authorization: The ``Authorization`` header, if any.
+        :raise TokenError: ``invalid_client`` (401) or ``invalid_request``.
+        """
+        basic: tuple[str, str] | None = None
+        if authorization:
+            scheme, _, value = authorization.partition(" ")
+            if scheme.lower() != "basic":
+                raise TokenError(
+                    "invalid_client", "Use HTTP Basic client authentication.", 401
+                )
+            try:
+                decoded = base64.b64decode(value.strip(), validate=True).decode()
+            except (ValueError, UnicodeDecodeError):
+                raise TokenError(
+                    "invalid_client", "Malformed Basic credentials.", 401
+                ) from None
+            user, sep, password = decoded.partition(":")
+            if not sep:
+                raise TokenError("invalid_client", "Malformed Basic credentials.", 401)
+            basic = (unquote_plus(user), unquote_plus(password))
+        body_id = form.get("client_id")
+        body_secret = form.get("client_secret")
+        if basic is not None:
+            if body_secret is not None:
+                raise TokenError(
+                    "invalid_request",
+                    "Use only one client authentication method, not Basic and body.",
+                )
+            if body_id is not None and body_id != basic[0]:
+                raise TokenError(
+                    "invalid_client", "client_id differs from the Basic user.", 401
+                )
+            client_id, secret = basic
+        elif body_id:
+            client_id, secret = body_id, body_secret or ""
+        else:
+            raise TokenError(
+                "invalid_client", "Client authentication is required.", 401
+            )
+        client = self.get_client(client_id)
+        if client is None or not hmac.compare_digest(
+            secret.encode(), client.client_secret.encode()
+        ):
+            raise TokenError("invalid_client", "Client authentication failed.", 401)
+        return client
+
+    def token_request(
+        self, form: Mapping[str, str], authorization: str | None = None
+    ) -> TokenResponse:
+        """Handle a token endpoint request (RFC 6749 4.1.3 and 6).
+
+        :param form: The form parameters.
+        :param authorization: The ``Authorization`` header, if any.
+        :raise TokenError: With the RFC 6749 5.2 error code.
+        """
+        client = self.authenticate_client(form, authorization)
+        grant_type = form.get("grant_type")
+        if not grant_type:
+            raise TokenError("invalid_request", "grant_type is required.")
+        if grant_type == "authorization_code":
+            return self._exchange_code(client, form)
+        if grant_type == "refresh_token":
+            return self._refresh(client, form)
+        raise TokenError(
+            "unsupported_grant_type", f"grant_type {grant_type!r} is not supported."
+        )
+
+    def _exchange_code(
+        self, client: SandboxClient, form: Mapping[str, str]
+    ) -> TokenResponse:
+        code = form.get("code")
+        redirect_uri = form.get("redirect_uri")
+        verifier = form.get("code_verifier")
+        if not code:
+            raise TokenError("invalid_request", "code is required.")
+        if not redirect_uri:
+            raise TokenError("invalid_request", "redirect_uri is required.")
+        if self.requires_pkce:
+            if not verifier:
+                raise TokenError("invalid_request", "code_verifier is required (PKCE).")
+            if not _PKCE_RE.fullmatch(verifier):
+                raise TokenError(
+                    "invalid_request",
+                    "code_verifier must be 43-128 characters of [A-Za-z0-9._~-].",
+                )
+        now = self.clock()
+        with self._lock:
+            record = self._codes.get(code)
+            if record is None or record.client_id != client.client_id:
+                raise TokenError("invalid_grant", "Authorization code is invalid.")
+            if record.used:
+                # RFC 6749 4.1.2: revoke what the code already issued.
+                self._revoke_grant_locked(record.grant_id)
+                raise TokenError(
+                    "invalid_grant", "Authorization code expired or already used."
+                )
+            self._codes[code] = dataclasses.replace(record, used=True)
+            if now >= record.expires_at:
+                raise TokenError(
+                    "invalid_grant", "Authorization code expired or already used."
+                )
+            if redirect_uri != record.redirect_uri:
+                raise TokenError(
+                    "invalid_grant",
+                    "redirect_uri does not match the authorization request.",
+                )
+            if (
+                self.requires_pkce
+                and record.code_challenge is not None
+                and not hmac.compare_digest(s256(verifier or ""), record.code_challenge)
+            ):
+                raise TokenError("invalid_grant", "PKCE verification failed.")
+            return self._issue_locked(
+                client.client_id,
+                record.user_sub,
+                record.scopes,
+                record.grant_id,
+                with_refresh=True,
+            )
+
+    def _refresh(self, client: SandboxClient, form: Mapping[str, str]) -> TokenResponse:
+        token = form.get("refresh_token")
+        if not token:
+            raise TokenError("invalid_request", "refresh_token is required.")
+        if self.faults.refresh_invalid_grant:
+            raise TokenError("invalid_grant", "Refresh token is invalid.")
+        now = self.clock()
+        with self._lock:
+            record = self._refresh_tokens.get(token)
+            if record is None or record.client_id != client.client_id:
+                raise TokenError("invalid_grant", "Refresh token is invalid.")
+            if record.revoked:
+                raise TokenError("invalid_grant", "Refresh token has been revoked.")
+            if record.used:
+                raise TokenError("invalid_grant", "Refresh token was already used.")
+            if now >= record.expires_at:
+                raise TokenError("invalid_grant", "Refresh token has expired.")
+            scopes = record.scopes
+            if "scope" in form:
+                requested = frozenset(_split_scopes(form["scope"]))
+                if not requested or not requested <= record.scopes:
+                    raise TokenError(
+                        "invalid_scope",
+                        "scope may only narrow the originally granted scopes.",
+                    )
+                scopes = requested
+            if not self.rotates_refresh_tokens:
+                return self._issue_locked(
+                    client.client_id,
+                    record.user_sub,
+                    scopes,
+                    record.grant_id,
+                    with_refresh=False,
+                )
+            self._refresh_tokens[token] = dataclasses.replace(record, used=True)
+            response = self._issue_locked(
+                client.client_id,
+                record.user_sub,
+                scopes,
+                record.grant_id,
+                with_refresh=True,
+                refresh_scopes=record.scopes,
+            )
+            return response
+
+    def issue_token(
+        self,
+        user_id: str,
+        client_id: str,
+        scopes: str | Iterable[str],
+        expires_in: int | None = None,
+    ) -> TokenResponse:
+        """Issue a token response directly, without the authorization flow.
+
+        For test helpers that log a user in without a browser. The tokens are
+        real: they work at every endpoint, refresh, rotate and revoke.
+
+        :param user_id: The user's ``sub`` or ``preferred_username``.
+        :param client_id: A registered client id.
+        :param scopes: The granted scopes, a list or a space-separated string.
+        :param expires_in: The access token lifetime; defaults to the
+            provider's ``access_token_ttl``. Zero or negative gives an already
+            expired token.
+        :raise LookupError: Unknown user or client.
+        :raise ValueError: A scope this flavor does not know.
+        """
+        user = self.get_user(user_id)
+        if user is None:
+            raise LookupError(f"No sandbox user {user_id!r}.")
+        if self.get_client(client_id) is None:
+            raise LookupError(f"No registered client {client_id!r}.")
+        granted = _split_scopes(scopes)
+        unknown = [s for s in granted if s not in self.scopes_supported]
+        if unknown:
+            raise ValueError(f"Unknown scope for the {self.flavor} flavor: {unknown}.")
+        with self._lock:
+            return self._issue_locked(
+                client_id,
+                user.sub,
+                frozenset(granted),
+                secrets.token_hex(8),
+                with_refresh=True,
+                expires_in=expires_in,
+            )
+
+    def _issue_locked(
+        self,
+        client_id: str,
+        user_sub: str,
+        scopes: frozenset[str],
+        grant_id: str,
+        *,
+        with_refresh: bool,
+        refresh_scopes: frozenset[str] | None = None,
+        expires_in: int | None = None,
+    ) -> TokenResponse:
+        now = self.clock()
+        ttl = self.access_token_ttl if expires_in is None else expires_in
+        scope = " ".join(self._ordered(scopes))
+        header = {"alg": "HS256", "typ": "JWT", "kid": "sandbox"}
+        payload = {
+            "iss": "rocketpunch-sandbox",
+            "sub": user_sub,
+            "client_id": client_id,
+            "scope": scope,
+            "iat": int(now),
+            "exp": int(now + ttl),
+            "jti": secrets.token_hex(12),
+        }
+        signing_input = (
+            f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(payload).encode())}"
+        )
+        signature = hmac.new(
+            self._signing_key, signing_input.encode(), hashlib.sha256
+        ).digest()
+        access = f"{signing_input}.{_b64(signature)}"
+        self._access_tokens[access] = AccessToken(
+            access, client_id, user_sub, scopes, now, now + ttl, grant_id
+        )
+        response: TokenResponse = {
+            "access_token": access,
+            "token_type": "Bearer",
+            "expires_in": ttl,
+            "scope": scope,
+        }
+        if with_refresh:
+            prefix = "rt_" if self.flavor == "current" else "def50200"
+            refresh = prefix + secrets.token_urlsafe(32)
+            self._refresh_tokens[refresh] = RefreshToken(
+                refresh,
+                client_id,
+                user_sub,
+                refresh_scopes if refresh_scopes is not None else scopes,
+                now + REFRESH_TOKEN_TTL,
+                grant_id,
+            )
+            response["refresh_token"] = refresh
+        return response
+
+    def _ordered(self, scopes: Iterable[str]) -> list[str]:
+        order = list(self.scopes_supported)
+        return sorted(scopes, key=lambda s: (order.index(s) if s in order else 99, s))
+
+    def verify_access_token_signature(self, token: str) -> bool:
+        """Whether a JWT-looking token carries this provider's signature.
+
+        :param token: The access token.
+        """
+        signing_input, _, signature = token.rpartition(".")
+        expected = hmac.new(
+            self._signing_key, signing_input.encode(), hashlib.sha256
+        ).digest()
+        return hmac.compare_digest(signature, _b64(expected))
+
+    # -- revocation -----------------------------------------------------------
+
+    def revoke_request(
+        self, form: Mapping[str, str], authorization: str | None = None
+    ) -> None:
+        """Handle a revocation request (RFC 7009).
+
+        Revoking a refresh token revokes its whole grant (every access and
+        refresh token descending from the same authorization); revoking an
+        access token revokes only it. Unknown tokens, and tokens of another
+        client, are ignored: the answer is still a success.
+
+        :param form: The form parameters.
+        :param authorization: The ``Authorization`` header, if any.
+        :raise TokenError: Client authentication failed or ``token`` missing.
+        """
+        client = self.authenticate_client(form, authorization)
+        token = form.get("token")
+        if not token:
+            raise TokenError("invalid_request", "token is required.")
+        with self._lock:
+            self._revoke_locked(token, client.client_id)
+
+    def revoke(self, token: str) -> bool:
+        """Revoke a token directly; return whether it was known.
+
+        :param token: An access or refresh token.
+        """
+        with self._lock:
+            return self._revoke_locked(token, None)
+
+    def _revoke_locked(self, token: str, client_id: str | None) -> bool:
+        refresh = self._refresh_tokens.get(token)
+        if refresh is not None and client_id in (None, refresh.client_id):
+            self._revoke_grant_locked(refresh.grant_id)
+            return True
+        access = self._access_tokens.get(token)
+        if access is not None and client_id in (None, access.client_id):
+            self._access_tokens[token] = dataclasses.replace(access, revoked=True)
+            return True
+        return False
+
+    def _revoke_grant_locked(self, grant_id: str) -> None:
+        for key, rt in self._refresh_tokens.items():
+            if rt.grant_id == grant_id:
+                self._refresh_tokens[key] = dataclasses.replace(rt, revoked=True)
+        for key, at in self._access_tokens.items():
+            if at.grant_id == grant_id:
+                self._access_tokens[key] = dataclasses.replace(at, revoked=True)
+
+    # -- user-context API -------------------------------------------------------
+
+    def authenticate_bearer(self, authorization: str | None) -> AccessToken:
+        """Return the valid access token in an ``Authorization`` header.
+
+        :param authorization: The ``Authorization`` header, if any.
+        :raise APIError: 401 ``C0001`` with a ``WWW-Authenticate`` challenge.
+        """
+        realm = 'Bearer realm="rocketpunch"'
+        scheme, _, token = (authorization or "").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise APIError(
+                401,
+                "C0001",
+                "A Bearer access token is required.",
+                www_authenticate=realm,
+            )
+        with self._lock:
+            record = self._access_tokens.get(token)
+        problem = None
+        if record is None or not self.verify_access_token_signature(token):
+            problem = "The access token is invalid."
+        elif record.revoked:
+            problem = "The access token has been revoked."
+        elif self.clock() >= record.expires_at:
+            problem = "The access token has expired."
+        if problem is not None or record is None:
+            raise APIError(
+                401,
+                "C0001",
+                problem or "The access token is invalid.",
+                www_authenticate=(
+                    f'{realm}, error="invalid_token", error_description="{problem}"'
+                ),
+            )
+        return record
+
+    def require_scope(self, token: AccessToken, scope: str) -> None:
+        """Raise 403 ``C0011`` unless the token carries ``scope``.
+
+        :param token: The authenticated access token.
+        :param scope: The required scope.
+        :raise APIError: The scope is missing.
+        """
+        if scope not in token.scopes:
+            raise insufficient_scope(scope)
+
+    def count_api_call(self, client_id: str) -> int:
+        """Count one API call for a client; return the calls remaining.
+
+        :param client_id: The client the token belongs to.
+        :raise APIError: 429 ``C0010`` when ``enforce_rate_limit`` is on and
+            the limit is exceeded.
+        """
+        now = self.clock()
+        window = int(now // 60)
+        with self._lock:
+            seen_window, count = self._rate.get(client_id, (window, 0))
+            if seen_window != window:
+                count = 0
+            count += 1
+            self._rate[client_id] = (window, count)
+        remaining = self.rate_limit_per_minute - count
+        if remaining < 0 and self.enforce_rate_limit:
+            raise APIError(429, "C0010", "Rate limit exceeded.")
+        return max(remaining, 0)
+
+    def retry_after(self) -> int:
+        """Seconds until the current rate limit window ends."""
+        return 60 - int(self.clock()) % 60
+
+    def claims(
+        self,
+        token: AccessToken,
+        picture_url: Callable[[SandboxUser], str | None] = lambda user: user.picture,
+    ) -> dict[str, str | None]:
+        """The userinfo claims for a token's user, filtered by its scopes.
+
+        :param token: The authenticated access token.
+        :param picture_url: Returns the absolute picture URL of a user.
+        :raise APIError: 403 ``C0011`` without the profile scope.
+        """
+        self.require_scope(token, self.profile_scope)
+        user = self.get_user(token.user_sub)
+        if user is None:
+            raise APIError(404, "C0008", "The user no longer exists.")
+        claims: dict[str, str | None] = {
+            "sub": user.sub,
+            "name": user.name,
+            "preferred_username": user.preferred_username,
+            "picture": picture_url(user),
+        }
+        if self.email_scope in token.scopes and user.email is not None:
+            claims["email"] = user.email
+        return claims
+
+    def error_body(self, error: APIError) -> dict[str, object]:
+        """The JSON body of an API error in this flavor's shape.
+
+        :param error: The error.
+        """
+        if self.flavor == "guide":
+            return {"error": {"message": error.message}}
+        stamp = datetime.fromtimestamp(self.clock(), tz=timezone.utc)
+        return {
+            "code": error.code,
+            "message": error.message,
+            "timestamp": stamp.strftime("%Y-%m-%dT%H:%M:%S"),
+            "details": error.details,
+        }
+
+    def fault_error(self, status: int) -> APIError:
+        """The API error a ``*_status`` fault answers with.
+
+        :param status: The HTTP status to answer.
+        """
+        if status == 401:
+            return APIError(
+                401,
+                "C0001",
+                "The access token is invalid.",
+                www_authenticate='Bearer realm="rocketpunch", error="invalid_token"',
+            )
+        if status == 403:
+            return insufficient_scope(self.profile_scope)
+        if status == 429:
+            return APIError(429, "C0010", "Rate limit exceeded.")
+        codes = {400: "C0005", 404: "C0008"}
+        code = codes.get(status, "C9999" if status >= 500 else "C0002")
+        return APIError(status, code, f"The sandbox answered {status} (fault).")
+
+    # -- sample API -------------------------------------------------------------
+
+    def list_posts(self, page: int, page_size: int) -> dict[str, object]:
+        """A page of posts (``GET /api/v1/posts``).
+
+        :param page: The page number, from 1 (normalized).
+        :param page_size: The page size, 1 to 50 (normalized).
+        """
+        page = max(page, 1)
+        page_size = min(max(page_size, 1), 50)
+        with self._lock:
+            posts = list(reversed(self._posts))
+        posts.extend(self._seed_posts())
+        start = (page - 1) * page_size
+        total_pages = -(-len(posts) // page_size)
+        return {
+            "totalItems": len(posts),
+            "totalPages": total_pages,
+            "page": page,
+            "pageSize": page_size,
+            "items": posts[start : start + page_size],
+        }
+
+    def _seed_posts(self) -> list[dict[str, object]]:
+        return [
+            {
+                "postId": 9876540 + index,
+                "author": {
+                    "type": "MEMBER",
+                    "id": user.preferred_username,
+                    "name": user.name,
+                    "imageUrl": user.picture,
+                    "certificated": False,
+                },
+                "content": f"Hello from {user.name} in the Rocketpunch sandbox.",
+                "images": [],
+                "og": None,
+                "stats": {"likeCount": index, "commentCount": 0},
+                "owned": False,
+                "webUrl": f"https://www.rocketpunch.com/post/{9876540 + index}",
+                "postedAt": "2026-05-20T09:00:00",
+            }
+            for index, user in enumerate(self.users)
+        ]
+
+    def create_post(self, token: AccessToken, text: str) -> dict[str, object]:
+        """Create a post as the token's user (``POST /api/v1/posts``).
+
+        :param token: The authenticated access token (needs ``post:write``).
+        :param text: The post body, up to 5,000 characters.
+        :raise APIError: Missing scope or invalid text.
+        """
+        self.require_scope(token, "post:write")
+        if len(text) > 5000:
+            raise APIError(
+                400, "C0005", "text must be 5000 characters or less.", details="text"
+            )
+        stamp = datetime.fromtimestamp(self.clock(), tz=timezone.utc)
+        posted = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+        with self._lock:
+            post_id = 12345678 + len(self._posts)
+            post: dict[str, object] = {
+                "postId": post_id,
+                "content": text,
+                "og": None,
+                "images": [],
+                "webUrl": f"https://www.rocketpunch.com/post/{post_id}",
+                "postedAt": posted,
+                "updatedAt": posted,
+            }
+            self._posts.append(post)
+        return dict(post)
+
+    def company_permissions(self, token: AccessToken) -> dict[str, object]:
+        """The companies the token's user manages.
+
+        :param token: The authenticated access token (needs
+            ``company:manage:read``).
+        :raise APIError: Missing scope.
+        """
+        self.require_scope(token, "company:manage:read")
+        user = self.get_user(token.user_sub)
+        companies: list[dict[str, object]] = []
+        if user is not None and user is self.users[0]:
+            companies.append(
+                {
+                    "company": {
+                        "permalink": "rocketpunch-sandbox",
+                        "name": "Rocketpunch Sandbox Inc.",
+                        "logoUrl": None,
+                    },
+                    "capabilities": ["event:create", "job:create"],
+                }
+            )
+        return {"companies": companies}

@@ -1,0 +1,55 @@
+"""Sample users the sandbox provider can log in as."""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class SandboxUser:
+    """A Rocketpunch account in the sandbox.
+
+    :param sub: The immutable user identifier returned as the ``sub`` claim.
+    :param name: The display name (``name`` claim).
+    :param preferred_username: The profile permalink (``preferred_username``
+        claim). Tests may also look a user up by it.
+    :param email: The email address, returned only with the email scope.
+    :param avatar: A file name under the sandbox's ``static`` folder, served as
+        the ``picture`` claim with an absolute URL.
+    :param picture: An absolute picture URL, used instead of ``avatar``.
+
+    .. versionadded:: 0.1
+    """
+
+    sub: str
+    name: str
+    preferred_username: str
+    email: str | None = None
+    avatar: str | None = None
+    picture: str | None = None
+
+
+SAMPLE_USERS: tuple[SandboxUser, ...] = (
+    SandboxUser(
+        sub="OA-5a1d3c0e9b7f4e21a8c6d2b4f0e1a7c3",
+        name="Minji Kim",
+        preferred_username="minji",
+        email="minji@example.com",
+        avatar="avatar-minji.svg",
+    ),
+    SandboxUser(
+        sub="OA-8f2e4b6d1c3a5e7f9b0d2c4e6a8f1b3d",
+        name="박서준",
+        preferred_username="seojun",
+        email="seojun@example.org",
+        avatar="avatar-seojun.svg",
+    ),
+    SandboxUser(
+        sub="OA-c7e9a1b3d5f70246a8c0e2b4d6f81357",
+        name="Alex Rivera",
+        preferred_username="alex",
+        email="alex.rivera@example.net",
+        avatar="avatar-alex.svg",
+    ),
+)
+"""Three sample users with distinct names, emails and avatars."""

@@ -1,0 +1,256 @@
+"""Configuration: every ``ROCKETPUNCH_*`` key, its default, and validation."""
+
+from __future__ import annotations
+
+import collections.abc as cabc
+import dataclasses
+import ipaddress
+import typing as t
+from urllib.parse import urlsplit
+
+from .exceptions import ConfigurationError
+from .tokens import parse_scopes
+
+#: Production endpoints, from Rocketpunch's current OpenAPI description.
+AUTHORIZE_URL = "https://developers.rocketpunch.com/oauth/authorize"
+TOKEN_URL = "https://openapi.rocketpunch.com/oauth/token"
+REVOKE_URL = "https://openapi.rocketpunch.com/oauth/revoke"
+USERINFO_URL = "https://openapi.rocketpunch.com/oauth/userinfo"
+API_BASE_URL = "https://openapi.rocketpunch.com/api/v1/"
+
+#: Where the in-process sandbox answers back-channel calls. The ``.invalid``
+#: top-level domain never resolves (RFC 2606), so nothing leaves the process.
+SANDBOX_ORIGIN = "http://rocketpunch-sandbox.invalid"
+
+#: Every key with its default, in one place (names without the prefix).
+DEFAULTS: dict[str, t.Any] = {
+    "CLIENT_ID": None,
+    "CLIENT_SECRET": None,
+    "SCOPES": ["profile"],
+    "REDIRECT_URI": None,
+    "URL_PREFIX": "/auth/rocketpunch",
+    "AUTHORIZE_URL": AUTHORIZE_URL,
+    "TOKEN_URL": TOKEN_URL,
+    "REVOKE_URL": REVOKE_URL,
+    "USERINFO_URL": USERINFO_URL,
+    "API_BASE_URL": API_BASE_URL,
+    "CLIENT_AUTH": "client_secret_post",
+    "LOGIN_REDIRECT": "/",
+    "REFRESH_LEEWAY": 300,
+    "USE_PKCE": True,
+    "TIMEOUT": 5.0,
+    "SANDBOX": False,
+    "SANDBOX_FLAVOR": "current",
+    "INSECURE_TRANSPORT": False,
+    "LOGIN_TTL": 600,
+    "MAX_PENDING_LOGINS": 5,
+}
+
+CLIENT_AUTH_METHODS = ("client_secret_post", "client_secret_basic")
+SANDBOX_FLAVORS = ("current", "guide")
+
+Timeout: t.TypeAlias = "float | tuple[float, float]"
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """The validated configuration of one app. Built by :func:`load_settings`;
+    the OAuth logic takes it as a plain argument."""
+
+    client_id: str
+    client_secret: str = dataclasses.field(repr=False)
+    scopes: frozenset[str]
+    redirect_uri: str | None
+    url_prefix: str
+    #: ``None`` in sandbox mode: the consent page's URL is computed per request.
+    authorize_url: str | None
+    token_url: str
+    revoke_url: str | None
+    userinfo_url: str
+    api_base_url: str
+    client_auth: str
+    login_redirect: str
+    refresh_leeway: float
+    use_pkce: bool
+    timeout: Timeout
+    sandbox: bool
+    sandbox_flavor: str
+    insecure_transport: bool
+    login_ttl: float
+    max_pending_logins: int
+
+
+def _missing(key: str) -> ConfigurationError:
+    return ConfigurationError(
+        f"ROCKETPUNCH_{key} is not set. Set it in app.config or in the environment"
+        f" as FLASK_ROCKETPUNCH_{key} (with app.config.from_prefixed_env()), or set"
+        " ROCKETPUNCH_SANDBOX = True to use the built-in sandbox provider."
+    )
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """Whether ``host`` is ``localhost`` or a loopback address."""
+    if not host:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_url(key: str, url: object, insecure: bool) -> str:
+    if not isinstance(url, str) or not url:
+        raise ConfigurationError(
+            f"ROCKETPUNCH_{key} must be an absolute URL, got {url!r}."
+        )
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigurationError(
+            f"ROCKETPUNCH_{key} must be an absolute http(s) URL, got {url!r}."
+        )
+    if parts.scheme == "http" and not insecure and not is_loopback_host(parts.hostname):
+        raise ConfigurationError(
+            f"ROCKETPUNCH_{key} is {url!r}: plain http:// sends secrets and tokens"
+            " in clear. Use https://, or set ROCKETPUNCH_INSECURE_TRANSPORT = True"
+            " for this app if the network is trusted (loopback hosts are always"
+            " allowed)."
+        )
+    return url
+
+
+def _timeout(value: object) -> Timeout:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    if (
+        isinstance(value, (tuple, list))
+        and len(value) == 2
+        and all(isinstance(v, (int, float)) and v > 0 for v in value)
+    ):
+        return (float(value[0]), float(value[1]))
+    raise ConfigurationError(
+        "ROCKETPUNCH_TIMEOUT must be a positive number of seconds or a"
+        f" (connect, read) pair, got {value!r}."
+    )
+
+
+def _number(key: str, value: object, minimum: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        try:
+            value = float(str(value))
+        except ValueError:
+            raise ConfigurationError(
+                f"ROCKETPUNCH_{key} must be a number, got {value!r}."
+            ) from None
+    if value < minimum:
+        raise ConfigurationError(f"ROCKETPUNCH_{key} must be at least {minimum}.")
+    return float(value)
+
+
+def _flag(value: object) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+def load_settings(config: cabc.Mapping[str, t.Any]) -> Settings:
+    """Read and validate the ``ROCKETPUNCH_*`` keys of ``config``.
+
+    :raises ConfigurationError: naming the key that is missing or wrong.
+    """
+
+    def get(key: str) -> t.Any:
+        return config.get(f"ROCKETPUNCH_{key}", DEFAULTS[key])
+
+    sandbox = _flag(get("SANDBOX"))
+    flavor = get("SANDBOX_FLAVOR")
+    if flavor not in SANDBOX_FLAVORS:
+        raise ConfigurationError(
+            f"ROCKETPUNCH_SANDBOX_FLAVOR must be one of {SANDBOX_FLAVORS}, got"
+            f" {flavor!r}."
+        )
+    insecure = _flag(get("INSECURE_TRANSPORT"))
+    client_id = get("CLIENT_ID") or ("sandbox-client" if sandbox else None)
+    client_secret = get("CLIENT_SECRET") or ("sandbox-secret" if sandbox else None)
+    if not client_id:
+        raise _missing("CLIENT_ID")
+    if not client_secret:
+        raise _missing("CLIENT_SECRET")
+
+    client_auth = get("CLIENT_AUTH")
+    if client_auth not in CLIENT_AUTH_METHODS:
+        raise ConfigurationError(
+            f"ROCKETPUNCH_CLIENT_AUTH must be one of {CLIENT_AUTH_METHODS}, got"
+            f" {client_auth!r}."
+        )
+    scopes_value = get("SCOPES")
+    use_pkce = _flag(get("USE_PKCE"))
+    userinfo_url = get("USERINFO_URL")
+    api_base_url = get("API_BASE_URL")
+    revoke_url = get("REVOKE_URL")
+    if sandbox:
+        authorize_url: str | None = None
+        token_url = f"{SANDBOX_ORIGIN}/oauth/token"
+        api_base_url = f"{SANDBOX_ORIGIN}/api/v1/"
+        if flavor == "guide":
+            revoke_url = None
+            userinfo_url = f"{SANDBOX_ORIGIN}/api/v1/profiles/me"
+            if "ROCKETPUNCH_SCOPES" not in config:
+                scopes_value = ["profile:read"]
+            if "ROCKETPUNCH_USE_PKCE" not in config:
+                use_pkce = False
+        else:
+            revoke_url = f"{SANDBOX_ORIGIN}/oauth/revoke"
+            userinfo_url = f"{SANDBOX_ORIGIN}/oauth/userinfo"
+    else:
+        authorize_url = _check_url("AUTHORIZE_URL", get("AUTHORIZE_URL"), insecure)
+        token_url = _check_url("TOKEN_URL", get("TOKEN_URL"), insecure)
+        if revoke_url is not None:
+            revoke_url = _check_url("REVOKE_URL", revoke_url, insecure)
+        userinfo_url = _check_url("USERINFO_URL", userinfo_url, insecure)
+        api_base_url = _check_url("API_BASE_URL", api_base_url, insecure)
+    if not api_base_url.endswith("/"):
+        api_base_url += "/"
+
+    scopes = parse_scopes(scopes_value)
+    if not scopes:
+        raise ConfigurationError("ROCKETPUNCH_SCOPES must name at least one scope.")
+    prefix = str(get("URL_PREFIX")).rstrip("/")
+    if not prefix.startswith("/"):
+        raise ConfigurationError(
+            f"ROCKETPUNCH_URL_PREFIX must start with '/', got {prefix!r}."
+        )
+    redirect_uri = get("REDIRECT_URI")
+    if redirect_uri is not None:
+        parts = urlsplit(str(redirect_uri))
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
+            raise ConfigurationError(
+                "ROCKETPUNCH_REDIRECT_URI must be an absolute http(s) URL without a"
+                f" fragment, got {redirect_uri!r}."
+            )
+    login_redirect = str(get("LOGIN_REDIRECT"))
+    return Settings(
+        client_id=str(client_id),
+        client_secret=str(client_secret),
+        scopes=scopes,
+        redirect_uri=redirect_uri,
+        url_prefix=prefix,
+        authorize_url=authorize_url,
+        token_url=token_url,
+        revoke_url=revoke_url,
+        userinfo_url=userinfo_url,
+        api_base_url=api_base_url,
+        client_auth=client_auth,
+        login_redirect=login_redirect,
+        refresh_leeway=_number("REFRESH_LEEWAY", get("REFRESH_LEEWAY"), 0),
+        use_pkce=use_pkce,
+        timeout=_timeout(get("TIMEOUT")),
+        sandbox=sandbox,
+        sandbox_flavor=flavor,
+        insecure_transport=insecure,
+        login_ttl=_number("LOGIN_TTL", get("LOGIN_TTL"), 1),
+        max_pending_logins=int(
+            _number("MAX_PENDING_LOGINS", get("MAX_PENDING_LOGINS"), 1)
+        ),
+    )

@@ -1,0 +1,156 @@
+"""The :class:`Token` value: parsing and validating a token response, expiry."""
+
+from __future__ import annotations
+
+import collections.abc as cabc
+import dataclasses
+import math
+import typing as t
+
+from .exceptions import ProviderError
+
+
+def parse_scopes(value: str | cabc.Iterable[str] | None) -> frozenset[str]:
+    """Turn a space-separated string or an iterable of scopes into a set."""
+    if value is None:
+        return frozenset()
+    if isinstance(value, str):
+        return frozenset(value.split())
+    return frozenset(s for item in value for s in str(item).split())
+
+
+def _invalid(detail: str) -> ProviderError:
+    return ProviderError(
+        f"Rocketpunch's token endpoint sent an invalid token response: {detail}."
+        " Check that ROCKETPUNCH_TOKEN_URL points at an OAuth 2.0 token endpoint.",
+        reason="invalid_response",
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Token:
+    """An OAuth 2.0 access token with what is known about it.
+
+    Build one from a token endpoint's JSON with :meth:`from_response`. The
+    ``repr`` shows neither token.
+
+    .. versionadded:: 0.1
+    """
+
+    #: The bearer access token.
+    access_token: str = dataclasses.field(repr=False)
+    #: When the access token expires, in seconds since the epoch.
+    expires_at: float
+    #: The refresh token, or ``None`` if the provider issued none.
+    refresh_token: str | None = dataclasses.field(default=None, repr=False)
+    #: The scopes the token was granted.
+    scopes: frozenset[str] = frozenset()
+    #: The token type; always ``"Bearer"`` once validated.
+    token_type: str = "Bearer"
+
+    @classmethod
+    def from_response(
+        cls,
+        data: object,
+        *,
+        now: float,
+        requested_scopes: cabc.Iterable[str] = (),
+        previous: Token | None = None,
+    ) -> Token:
+        """Validate a token endpoint's parsed JSON (RFC 6749 section 5.1).
+
+        :param data: the parsed JSON body.
+        :param now: the current time, in seconds since the epoch.
+        :param requested_scopes: the scopes asked for; used when the response
+            has no ``scope`` (RFC 6749 section 5.1 says they were granted).
+        :param previous: the token being refreshed; its refresh token is kept
+            when the response carries none, and its scopes when it has no
+            ``scope``.
+        :raises ProviderError: with ``reason="invalid_response"`` if a field is
+            missing or has the wrong type, or the token type is not Bearer.
+        """
+        if not isinstance(data, cabc.Mapping):
+            raise _invalid("the body is not a JSON object")
+        access_token = data.get("access_token")
+        if not isinstance(access_token, str) or not access_token:
+            raise _invalid("'access_token' is missing")
+        token_type = data.get("token_type")
+        if not isinstance(token_type, str) or not token_type:
+            raise _invalid("'token_type' is missing")
+        if token_type.lower() != "bearer":
+            raise _invalid(
+                f"'token_type' is {token_type[:40]!r}, but only 'Bearer' is supported"
+            )
+        expires_in = data.get("expires_in")
+        if isinstance(expires_in, str) and expires_in.isdigit():
+            expires_in = int(expires_in)
+        if (
+            isinstance(expires_in, bool)
+            or not isinstance(expires_in, (int, float))
+            or not math.isfinite(expires_in)
+            or expires_in < 0
+        ):
+            raise _invalid("'expires_in' is missing or not a number of seconds")
+        refresh_token = data.get("refresh_token")
+        if refresh_token is not None and not isinstance(refresh_token, str):
+            raise _invalid("'refresh_token' is not a string")
+        if not refresh_token:
+            refresh_token = previous.refresh_token if previous else None
+        scope = data.get("scope")
+        if scope is not None and not isinstance(scope, str):
+            raise _invalid("'scope' is not a string")
+        if scope:
+            scopes = parse_scopes(scope)
+        elif previous is not None:
+            scopes = previous.scopes
+        else:
+            scopes = parse_scopes(requested_scopes)
+        return cls(
+            access_token=access_token,
+            token_type="Bearer",
+            expires_at=now + float(expires_in),
+            refresh_token=refresh_token,
+            scopes=scopes,
+        )
+
+    def expires_in(self, now: float) -> float:
+        """Seconds left before the access token expires (negative once
+        expired)."""
+        return self.expires_at - now
+
+    def needs_refresh(self, now: float, leeway: float) -> bool:
+        """Whether the token has expired or expires within ``leeway`` seconds."""
+        return self.expires_at - leeway <= now
+
+    def has_scopes(self, scopes: cabc.Iterable[str]) -> bool:
+        """Whether the token was granted every one of ``scopes``."""
+        return frozenset(scopes) <= self.scopes
+
+    def to_dict(self) -> dict[str, t.Any]:
+        """A compact JSON-safe form, for storages."""
+        out: dict[str, t.Any] = {"a": self.access_token, "e": round(self.expires_at)}
+        if self.refresh_token:
+            out["r"] = self.refresh_token
+        if self.scopes:
+            out["s"] = " ".join(sorted(self.scopes))
+        return out
+
+    @classmethod
+    def from_dict(cls, data: cabc.Mapping[str, t.Any]) -> Token:
+        """Rebuild a token from :meth:`to_dict`'s output.
+
+        :raises KeyError: or :exc:`TypeError`/:exc:`ValueError` if the data is
+            not from :meth:`to_dict`.
+        """
+        access_token = data["a"]
+        if not isinstance(access_token, str):
+            raise TypeError("access token is not a string")
+        refresh_token = data.get("r")
+        if refresh_token is not None and not isinstance(refresh_token, str):
+            raise TypeError("refresh token is not a string")
+        return cls(
+            access_token=access_token,
+            expires_at=float(data["e"]),
+            refresh_token=refresh_token,
+            scopes=parse_scopes(data.get("s")),
+        )
