@@ -21,6 +21,7 @@ from .helpers import current_token as current_token
 from .helpers import is_authorized as is_authorized
 from .helpers import logout as logout
 from .helpers import rocketpunch as rocketpunch
+from .settings import Settings as Settings
 from .signals import logged_in as logged_in
 from .signals import logged_out as logged_out
 from .signals import login_failed as login_failed
@@ -44,6 +45,7 @@ __all__ = [
     "RocketpunchError",
     "RocketpunchOAuth",
     "SessionStorage",
+    "Settings",
     "StateError",
     "StateExpiredError",
     "StateMismatchError",

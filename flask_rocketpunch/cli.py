@@ -46,7 +46,14 @@ def warnings_for(settings: Settings, redirect_uri: str) -> list[str]:
             " werkzeug.middleware.proxy_fix.ProxyFix, or set"
             " ROCKETPUNCH_REDIRECT_URI to the https:// URL."
         )
-    if str(config.get("SESSION_COOKIE_SAMESITE") or "").lower() == "strict":
+    samesite = str(config.get("SESSION_COOKIE_SAMESITE") or "").lower()
+    if not samesite:
+        out.append(
+            'SESSION_COOKIE_SAMESITE is not set. Set it to "Lax": the login works'
+            " and the session cookie is not sent on cross-site POSTs (such as a"
+            " forged logout form)."
+        )
+    if samesite == "strict":
         out.append(
             'SESSION_COOKIE_SAMESITE is "Strict": browsers do not send the session'
             " cookie on the redirect back from Rocketpunch, so every login fails."

@@ -91,6 +91,11 @@ def pkce_verifier(secret: str | bytes, state: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
+def key_id(secret: str | bytes) -> str:
+    """A short, one-way fingerprint of a secret key (4 characters)."""
+    return base64.urlsafe_b64encode(derive_key(secret, "key-id")[:3]).decode("ascii")
+
+
 def pkce_challenge(verifier: str) -> str:
     """The ``S256`` code challenge of ``verifier`` (RFC 7636 section 4.2)."""
     digest = hashlib.sha256(verifier.encode("ascii")).digest()

@@ -104,7 +104,9 @@ class ProviderError(RocketpunchError):
 
     :param message: what happened and what to do.
     :param reason: a short machine-readable reason: ``"connection"``,
-        ``"timeout"``, ``"server_error"``, ``"invalid_response"``.
+        ``"timeout"`` (answered with ``504``), ``"server_error"``,
+        ``"invalid_response"``, or ``"rejected"`` (the revocation endpoint
+        refused the request).
     :param status_code: the HTTP status of the provider's answer, if any.
     """
 
@@ -152,6 +154,8 @@ class APIError(RocketpunchError):
     :param response: the :class:`requests.Response`.
     """
 
+    http_status = 502
+
     def __init__(
         self,
         status_code: int,
@@ -166,7 +170,6 @@ class APIError(RocketpunchError):
         self.code = code
         #: The full response, to read headers or the body.
         self.response = response
-        self.http_status = 502
 
     def __str__(self) -> str:
         code = f" {self.code}" if self.code else ""
@@ -178,6 +181,8 @@ class RateLimitError(APIError):
 
     :param retry_after: seconds to wait before retrying, from ``Retry-After``.
     """
+
+    http_status = 503
 
     def __init__(
         self,
@@ -191,4 +196,3 @@ class RateLimitError(APIError):
         super().__init__(status_code, code, message, response)
         #: Seconds to wait before retrying, or ``None`` if the API did not say.
         self.retry_after = retry_after
-        self.http_status = 503

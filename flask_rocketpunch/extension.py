@@ -139,6 +139,11 @@ class RocketpunchOAuth:
         app.register_error_handler(RocketpunchError, _error_page)
         app.cli.add_command(cli)
         install_redaction()
+        if not app.config.get("SECRET_KEY"):
+            logger.warning(
+                "SECRET_KEY is not set: logins will fail until it is. Set it to a"
+                " long random value before the first request."
+            )
 
     def app_state(self, app: Flask | None = None) -> AppState:
         """The state kept for ``app`` (default: the current app).
@@ -206,7 +211,9 @@ class RocketpunchOAuth:
             error = ReauthorizationRequired("You are not logged in with Rocketpunch.")
         if self._unauthorized_handler is not None:
             return self._unauthorized_handler(error)
-        next_url = request.full_path.rstrip("?") if request.method == "GET" else None
+        next_url = None
+        if request.method == "GET":
+            next_url = request.script_root + request.full_path.rstrip("?")
         login_url = url_for("rocketpunch.login", next=next_url)
         if _wants_json():
             body = jsonify(

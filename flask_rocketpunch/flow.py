@@ -93,6 +93,9 @@ class PendingLogin:
     expires_at: float
     next_url: str | None
     scopes: frozenset[str]
+    #: Which secret key derived the PKCE verifier (see :func:`key_id`), so a
+    #: login in flight survives a ``SECRET_KEY`` rotation.
+    key_id: str = ""
 
 
 PendingMap = dict[str, list[t.Any]]
@@ -120,6 +123,7 @@ def remember_login(
         round(login.expires_at),
         login.next_url,
         " ".join(sorted(login.scopes)),
+        login.key_id,
     ]
     return out
 
@@ -134,7 +138,7 @@ def _valid_entries(
         if (
             isinstance(key, str)
             and isinstance(entry, list)
-            and len(entry) == 3
+            and len(entry) in (3, 4)
             and isinstance(entry[0], (int, float))
         ):
             out.append((key, entry))
@@ -195,6 +199,7 @@ def take_login(
         expires_at=float(entry[0]),
         next_url=safe_next(entry[1]),
         scopes=parse_scopes(entry[2] if isinstance(entry[2], str) else None),
+        key_id=entry[3] if len(entry) > 3 and isinstance(entry[3], str) else "",
     )
     remaining = {k: v for k, v in entries.items() if v[0] > now}
     if login.expires_at <= now:

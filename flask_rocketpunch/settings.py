@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections.abc as cabc
 import dataclasses
 import ipaddress
+import math
 import typing as t
 from urllib.parse import urlsplit
 
@@ -121,13 +122,17 @@ def _check_url(key: str, url: object, insecure: bool) -> str:
 
 
 def _timeout(value: object) -> Timeout:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-        return float(value)
-    if (
-        isinstance(value, (tuple, list))
-        and len(value) == 2
-        and all(isinstance(v, (int, float)) and v > 0 for v in value)
-    ):
+    def ok(v: object) -> bool:
+        return (
+            isinstance(v, (int, float))
+            and not isinstance(v, bool)
+            and math.isfinite(v)
+            and v > 0
+        )
+
+    if ok(value):
+        return float(t.cast(float, value))
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(map(ok, value)):
         return (float(value[0]), float(value[1]))
     raise ConfigurationError(
         "ROCKETPUNCH_TIMEOUT must be a positive number of seconds or a"
@@ -143,8 +148,11 @@ def _number(key: str, value: object, minimum: float) -> float:
             raise ConfigurationError(
                 f"ROCKETPUNCH_{key} must be a number, got {value!r}."
             ) from None
-    if value < minimum:
-        raise ConfigurationError(f"ROCKETPUNCH_{key} must be at least {minimum}.")
+    if not math.isfinite(value) or value < minimum:
+        raise ConfigurationError(
+            f"ROCKETPUNCH_{key} must be a finite number of at least {minimum},"
+            f" got {value!r}."
+        )
     return float(value)
 
 
@@ -216,7 +224,7 @@ def load_settings(config: cabc.Mapping[str, t.Any]) -> Settings:
     scopes = parse_scopes(scopes_value)
     if not scopes:
         raise ConfigurationError("ROCKETPUNCH_SCOPES must name at least one scope.")
-    prefix = str(get("URL_PREFIX")).rstrip("/")
+    prefix = str(get("URL_PREFIX"))
     if not prefix.startswith("/"):
         raise ConfigurationError(
             f"ROCKETPUNCH_URL_PREFIX must start with '/', got {prefix!r}."
@@ -235,7 +243,7 @@ def load_settings(config: cabc.Mapping[str, t.Any]) -> Settings:
         client_secret=str(client_secret),
         scopes=scopes,
         redirect_uri=redirect_uri,
-        url_prefix=prefix,
+        url_prefix=prefix.rstrip("/"),
         authorize_url=authorize_url,
         token_url=token_url,
         revoke_url=revoke_url,

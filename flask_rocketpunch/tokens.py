@@ -9,6 +9,9 @@ import typing as t
 
 from .exceptions import ProviderError
 
+#: The longest access token life accepted, in seconds (ten years).
+MAX_EXPIRES_IN = 10 * 365 * 24 * 3600
+
 
 def parse_scopes(value: str | cabc.Iterable[str] | None) -> frozenset[str]:
     """Turn a space-separated string or an iterable of scopes into a set."""
@@ -82,15 +85,23 @@ class Token:
                 f"'token_type' is {token_type[:40]!r}, but only 'Bearer' is supported"
             )
         expires_in = data.get("expires_in")
-        if isinstance(expires_in, str) and expires_in.isdigit():
+        if (
+            isinstance(expires_in, str)
+            and expires_in.isascii()
+            and expires_in.isdigit()
+            and len(expires_in) <= 12
+        ):
             expires_in = int(expires_in)
         if (
             isinstance(expires_in, bool)
             or not isinstance(expires_in, (int, float))
+            or not 0 <= expires_in <= MAX_EXPIRES_IN
             or not math.isfinite(expires_in)
-            or expires_in < 0
         ):
-            raise _invalid("'expires_in' is missing or not a number of seconds")
+            raise _invalid(
+                "'expires_in' is missing or not a number of seconds"
+                f" between 0 and {MAX_EXPIRES_IN}"
+            )
         refresh_token = data.get("refresh_token")
         if refresh_token is not None and not isinstance(refresh_token, str):
             raise _invalid("'refresh_token' is not a string")

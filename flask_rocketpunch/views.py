@@ -21,7 +21,7 @@ from flask import (
 from werkzeug.wrappers import Response as BaseResponse
 
 from . import flow
-from .crypto import pkce_challenge, pkce_verifier
+from .crypto import key_id, pkce_challenge, pkce_verifier
 from .exceptions import OAuthError, RocketpunchError, StateError
 from .extension import get_extension
 from .helpers import drop_login
@@ -82,6 +82,7 @@ def begin_login(next_url: str | None, scopes: cabc.Iterable[str] = ()) -> BaseRe
             expires_at=now + settings.login_ttl,
             next_url=flow.safe_next(next_url),
             scopes=wanted,
+            key_id=key_id(secret_keys()[0]),
         ),
         now=now,
         limit=settings.max_pending_logins,
@@ -135,6 +136,9 @@ def _finish_login() -> t.Any:
     args = request.args
     cookie_name = current_app.config["SESSION_COOKIE_NAME"]
     try:
+        # The state is checked first, errors included: an error that cannot be
+        # tied to a login started in this browser is not shown as the
+        # provider's (its description would be anyone's text on this site).
         try:
             pending, remaining = flow.take_login(
                 session.get(PENDING_KEY),
@@ -142,12 +146,6 @@ def _finish_login() -> t.Any:
                 now=state.clock(),
                 cookie_sent=cookie_name in request.cookies,
             )
-        except StateError:
-            if args.get("error"):
-                # The user is back from the consent page with an error; say
-                # that, whatever happened to the state.
-                raise _callback_error(args) from None
-            raise
         finally:
             _prune_pending(state.clock())
         _store_pending(remaining)
@@ -162,7 +160,9 @@ def _finish_login() -> t.Any:
             )
         verifier = None
         if settings.use_pkce:
-            verifier = pkce_verifier(secret_keys()[0], args.get("state", ""))
+            verifier = pkce_verifier(
+                _signing_key(pending.key_id), args.get("state", "")
+            )
         token = flow.exchange_code(
             state.http,
             settings,
@@ -187,7 +187,26 @@ def _finish_login() -> t.Any:
         answer = ext._login_hook(token)
         if answer is not None:
             return answer
-    return redirect(pending.next_url or settings.login_redirect)
+    return redirect(pending.next_url or app_path(settings.login_redirect))
+
+
+def app_path(path: str) -> str:
+    """``path`` inside the app: a path starting with ``/`` gets the app's
+    mount point (``SCRIPT_NAME``) in front; a full URL is left as it is."""
+    if path.startswith("/") and not path.startswith("//"):
+        return request.script_root + path
+    return path
+
+
+def _signing_key(wanted: str) -> str | bytes:
+    """The secret key whose :func:`~flask_rocketpunch.crypto.key_id` is
+    ``wanted`` (the one that derived a login's PKCE verifier), else the
+    current key."""
+    keys = secret_keys()
+    for key in keys:
+        if key_id(key) == wanted:
+            return key
+    return keys[0]
 
 
 def _callback_error(args: cabc.Mapping[str, str]) -> OAuthError:
@@ -235,7 +254,7 @@ def logout() -> BaseResponse:
     _, state = get_extension()
     drop_login()
     target = flow.safe_next(request.form.get("next") or request.args.get("next"))
-    response = redirect(target or state.settings.login_redirect, 303)
+    response = redirect(target or app_path(state.settings.login_redirect), 303)
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -14,15 +14,15 @@ Use it to develop and test any OAuth client without the network::
 
 from __future__ import annotations
 
-from .provider import AccessToken as AccessToken
-from .provider import AuthorizationCode as AuthorizationCode
-from .provider import Faults as Faults
+from .models import AccessToken as AccessToken
+from .models import AuthorizationCode as AuthorizationCode
+from .models import Faults as Faults
+from .models import RecordedRequest as RecordedRequest
+from .models import RefreshToken as RefreshToken
+from .models import SandboxClient as SandboxClient
+from .models import TokenResponse as TokenResponse
 from .provider import Flavor as Flavor
-from .provider import RecordedRequest as RecordedRequest
-from .provider import RefreshToken as RefreshToken
-from .provider import SandboxClient as SandboxClient
 from .provider import SandboxProvider as SandboxProvider
-from .provider import TokenResponse as TokenResponse
 from .provider import s256 as s256
 from .server import SandboxServer as SandboxServer
 from .transport import SandboxTransport as SandboxTransport

@@ -19,7 +19,8 @@ from requests.utils import get_encoding_from_headers
 from werkzeug.datastructures import Headers
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-from .provider import Faults, SandboxProvider
+from .models import Faults
+from .provider import SandboxProvider
 from .views import EXTENSION_KEY, create_sandbox_app
 
 if t.TYPE_CHECKING:

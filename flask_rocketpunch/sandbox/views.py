@@ -14,15 +14,16 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
-from .provider import (
-    HUGE_BODY_SIZE,
-    AccessToken,
+from .errors import (
     APIError,
     AuthorizationError,
-    AuthorizationRequest,
     InvalidAuthorizationRequest,
-    SandboxProvider,
     TokenError,
+)
+from .models import AccessToken, AuthorizationRequest
+from .provider import (
+    HUGE_BODY_SIZE,
+    SandboxProvider,
 )
 from .users import SandboxUser
 

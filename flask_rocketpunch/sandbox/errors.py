@@ -1,0 +1,113 @@
+"""Errors the sandbox answers with, in the provider's shapes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+
+def add_query(url: str, params: Mapping[str, str | None]) -> str:
+    """Append parameters to a URL, keeping its existing query.
+
+    :param url: The base URL.
+    :param params: Parameters to add; ``None`` values are left out.
+    """
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    query.extend((k, v) for k, v in params.items() if v is not None)
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+class SandboxError(Exception):
+    """Base class of the errors the provider raises to its views."""
+
+
+class InvalidAuthorizationRequest(SandboxError):
+    """An authorization request that must not be redirected (RFC 6749 4.1.2.1).
+
+    Raised for an unknown ``client_id`` or a ``redirect_uri`` that does not
+    match; answered with a 400 HTML page.
+    """
+
+    def __init__(self, title: str, message: str) -> None:
+        super().__init__(message)
+        self.title = title
+        self.message = message
+
+
+class AuthorizationError(SandboxError):
+    """An authorization request error sent back to the client's redirect URI."""
+
+    def __init__(
+        self, error: str, description: str, redirect_uri: str, state: str | None
+    ) -> None:
+        super().__init__(f"{error}: {description}")
+        self.error = error
+        self.description = description
+        self.redirect_uri = redirect_uri
+        self.state = state
+
+    @property
+    def location(self) -> str:
+        """The redirect URL carrying ``error``, ``error_description``, ``state``."""
+        return add_query(
+            self.redirect_uri,
+            {
+                "error": self.error,
+                "error_description": self.description,
+                "state": self.state,
+            },
+        )
+
+
+class TokenError(SandboxError):
+    """A token or revocation endpoint error (RFC 6749 section 5.2)."""
+
+    def __init__(self, error: str, description: str, status: int = 400) -> None:
+        super().__init__(f"{error}: {description}")
+        self.error = error
+        self.description = description
+        self.status = status
+
+
+class APIError(SandboxError):
+    """An error of the user-context API (userinfo, profile, ``/api/v1``).
+
+    :param status: The HTTP status.
+    :param code: The Rocketpunch error code, e.g. ``"C0011"``.
+    :param message: A human-readable message.
+    :param details: The field or reason, if any.
+    :param www_authenticate: A ``WWW-Authenticate`` challenge, if any.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        details: str | None = None,
+        www_authenticate: str | None = None,
+    ) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+        self.www_authenticate = www_authenticate
+
+
+def insufficient_scope(scope: str) -> APIError:
+    """The 403 ``C0011`` error for a missing scope (RFC 6750 3.1).
+
+    :param scope: The scope the token lacks.
+    """
+    return APIError(
+        403,
+        "C0011",
+        f"The access token lacks the required scope {scope!r}.",
+        details=scope,
+        www_authenticate=(
+            f'Bearer realm="rocketpunch", error="insufficient_scope", scope="{scope}"'
+        ),
+    )

@@ -1,0 +1,111 @@
+"""Answer the sandbox's consent page as a person would, without a browser."""
+
+from __future__ import annotations
+
+import html.parser
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from flask.testing import FlaskClient
+
+#: Seconds allowed for each request to a sandbox served over HTTP.
+HTTP_TIMEOUT = 10.0
+
+
+class _FormParser(html.parser.HTMLParser):
+    """Collects the first form's action and the fields a browser would send."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.action: str | None = None
+        self.fields: dict[str, str] = {}
+        self._in_form = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {key: value or "" for key, value in attrs}
+        if tag == "form" and self.action is None:
+            self.action = values.get("action", "")
+            self._in_form = True
+        elif tag == "input" and self._in_form and values.get("name"):
+            kind = values.get("type", "text")
+            if kind in ("radio", "checkbox") and "checked" not in values:
+                return
+            self.fields[values["name"]] = values.get("value", "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._in_form = False
+
+
+def _form(page: str, url: str) -> tuple[str, dict[str, str]]:
+    parser = _FormParser()
+    parser.feed(page)
+    if parser.action is None:
+        raise AssertionError(f"The page at {_no_query(url)} has no consent form.")
+    return urljoin(url, parser.action), parser.fields
+
+
+def _no_query(url: str) -> str:
+    # The query carries state and the PKCE challenge: keep it out of messages.
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def _excerpt(text: str) -> str:
+    return " ".join(text.split())[:300]
+
+
+def answer_consent(
+    client: FlaskClient, authorize_url: str, *, decision: str, user: str
+) -> str:
+    """Open the consent page at ``authorize_url``, choose ``user`` and click
+    ``decision``; return the URL the sandbox sends the browser back to.
+
+    The page is fetched with ``client`` when it is served by the app under
+    test (the in-app sandbox), else over HTTP (a
+    :class:`~flask_rocketpunch.sandbox.SandboxServer`).
+
+    :raises AssertionError: the sandbox answered with an error page.
+    """
+    on_app = urlsplit(authorize_url).netloc in ("", _client_host(client))
+    if on_app:
+        page = client.get(authorize_url)
+        status, text = page.status_code, page.get_data(as_text=True)
+        location = page.headers.get("Location")
+    else:
+        fetched = requests.get(
+            authorize_url, allow_redirects=False, timeout=HTTP_TIMEOUT
+        )
+        status, text = fetched.status_code, fetched.text
+        location = fetched.headers.get("Location")
+    if status in (302, 303) and location:
+        # The sandbox refused the request and sent the error back to the app.
+        return urljoin(authorize_url, location)
+    if status != 200:
+        raise AssertionError(
+            f"The consent page at {_no_query(authorize_url)} answered {status}:"
+            f" {_excerpt(text)}"
+        )
+    action, fields = _form(text, authorize_url)
+    fields["decision"] = decision
+    fields["user"] = user
+    if on_app:
+        answer = client.post(action, data=fields)
+        status, text = answer.status_code, answer.get_data(as_text=True)
+        location = answer.headers.get("Location")
+    else:
+        posted = requests.post(
+            action, data=fields, allow_redirects=False, timeout=HTTP_TIMEOUT
+        )
+        status, text = posted.status_code, posted.text
+        location = posted.headers.get("Location")
+    if status != 302 or not location:
+        raise AssertionError(
+            f"The consent form was rejected ({status}): {_excerpt(text)}"
+        )
+    return urljoin(action, location)
+
+
+def _client_host(client: FlaskClient) -> str:
+    server_name = client.application.config.get("SERVER_NAME")
+    return str(server_name) if server_name else "localhost"
