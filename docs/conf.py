@@ -1,0 +1,19 @@
+"""Sphinx configuration for flask-rocketpunch."""
+
+from importlib.metadata import version as _version
+
+project = "flask-rocketpunch"
+author = "the flask-rocketpunch contributors"
+copyright = f"2026, {author}"
+release = _version("flask-rocketpunch")
+version = ".".join(release.split(".")[:2])
+
+extensions = ["sphinx.ext.autodoc", "sphinx.ext.viewcode"]
+exclude_patterns = ["_build"]
+
+html_theme = "alabaster"
+nitpicky = False
+
+autodoc_typehints = "description"
+autodoc_typehints_description_target = "documented_params"
+autodoc_member_order = "bysource"
