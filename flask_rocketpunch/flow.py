@@ -16,6 +16,7 @@ import json
 import logging
 import secrets
 import typing as t
+import unicodedata
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import requests
@@ -75,7 +76,9 @@ def safe_next(value: object) -> str | None:
         return None
     if not value.startswith("/") or value.startswith("//"):
         return None
-    if "\\" in value or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in value):
+    if "\\" in value or any(
+        c.isspace() or unicodedata.category(c)[0] == "C" for c in value
+    ):
         return None
     try:
         parts = urlsplit(value)

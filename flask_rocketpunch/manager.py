@@ -72,6 +72,9 @@ class TokenManager:
         now = self.clock()
         if not token.needs_refresh(now, self.settings.refresh_leeway):
             return token
+        if not token.refresh_token and token.expires_at > now:
+            # Nothing to refresh with: use it until it expires.
+            return token
         try:
             return self.refresh(token)
         except ProviderError:
