@@ -1,0 +1,92 @@
+# Developer tasks for flask-rocketpunch. Everything runs from a local
+# virtualenv (.venv), created on first use; nothing needs activating.
+#
+#   make demo            run the example app (built-in sandbox) on PORT (5000)
+#   make test            lint, type-check, tests with coverage, docs
+#   make lint | typecheck | docs | bench | clean | distclean
+
+PYTHON ?= python3
+PORT ?= 5000
+HOST ?= 127.0.0.1
+
+VENV := .venv
+BIN := $(VENV)/bin
+# Touched after a successful install; redone when the package metadata changes.
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+.PHONY: FORCE help venv demo test lint typecheck pytest docs bench clean distclean
+
+help:
+	@echo "make demo       run the example app against the built-in sandbox on http://$(HOST):$(PORT)"
+	@echo "                (make demo PORT=8000 to change the port)"
+	@echo "make test       lint, type-check, run the tests with coverage, build the docs"
+	@echo "make lint       ruff check + ruff format --check"
+	@echo "make typecheck  mypy (strict, settings in pyproject.toml)"
+	@echo "make docs       build the HTML docs into docs/_build/html"
+	@echo "make bench      run the benchmarks"
+	@echo "make clean      remove caches and build output (keeps .venv)"
+	@echo "make distclean  clean, and remove .venv too"
+
+# The virtualenv, with the package installed editable and the dev tools.
+# Reinstalled when setup.cfg or pyproject.toml change; made again when its
+# Python no longer runs, or when it was moved or copied from elsewhere (its
+# scripts then point at the old place).
+VENV_OK = $(BIN)/python -c "" >/dev/null 2>&1 \
+	&& grep -qsF "$(abspath $(BIN))/python" $(BIN)/pip
+ifneq ($(shell $(VENV_OK) && echo yes),yes)
+$(STAMP): FORCE
+endif
+FORCE:
+
+$(STAMP): setup.cfg pyproject.toml
+	@if ! { $(VENV_OK); }; then \
+	  echo "Creating the virtualenv $(VENV) with $(PYTHON)"; \
+	  rm -rf $(VENV); \
+	  $(PYTHON) -m venv $(VENV) || { \
+	    rm -rf $(VENV); \
+	    echo "Could not create a virtualenv with '$(PYTHON) -m venv'. On Debian or" \
+	         "Ubuntu, install the python3-venv package first." >&2; \
+	    exit 1; }; \
+	fi
+	@echo "Installing flask-rocketpunch (editable) with its dev tools into $(VENV)"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/flask --app example_app run --host $(HOST) --port $(PORT)
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/pytest --cov=flask_rocketpunch --cov-branch --cov-report=term-missing --cov-fail-under=95
+	$(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest
+
+docs: $(STAMP)
+	$(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
+	@echo "Open docs/_build/html/index.html"
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf docs/_build build dist htmlcov test-artifacts .coverage .coverage.* \
+	  .mypy_cache .ruff_cache .pytest_cache .hypothesis *.egg-info
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)

@@ -1,0 +1,117 @@
+"""A small Flask app showing "Log in with Rocketpunch".
+
+Run it with ``flask --app example_app run`` (or ``make demo``). Without a
+``FLASK_ROCKETPUNCH_CLIENT_ID`` in the environment it uses the built-in
+sandbox provider, so no Rocketpunch account is needed.
+
+Pages:
+
+- ``/``: public; a "Log in with Rocketpunch" button, or, once logged in, a
+  link to the dashboard and a logout button.
+- ``/dashboard``: protected; the user's name, picture and email.
+- ``/api/me``: protected JSON; the user's claims (a ``401`` JSON body when
+  not logged in).
+- a friendly "You cancelled the login" page when the user clicks Deny.
+"""
+
+from __future__ import annotations
+
+import collections.abc as cabc
+import secrets
+import typing as t
+
+from flask import Blueprint, Flask, jsonify, render_template, url_for
+from flask.typing import ResponseReturnValue
+
+from flask_rocketpunch import (
+    OAuthError,
+    RocketpunchError,
+    RocketpunchOAuth,
+    is_authorized,
+    login_required_rocketpunch,
+    rocketpunch,
+)
+
+#: The extension, shared by every app made by :func:`create_app`.
+rp = RocketpunchOAuth()
+
+bp = Blueprint("example", __name__)
+
+
+def create_app(config: cabc.Mapping[str, t.Any] | None = None) -> Flask:
+    """Make the example app.
+
+    Configuration comes from ``FLASK_*`` environment variables (for example
+    ``FLASK_SECRET_KEY``, ``FLASK_ROCKETPUNCH_CLIENT_ID``,
+    ``FLASK_ROCKETPUNCH_CLIENT_SECRET``), then from ``config``.
+
+    - Without ``SECRET_KEY``, a random one is made for this run: sessions
+      (and logins) do not survive a restart.
+    - Without ``ROCKETPUNCH_CLIENT_ID``, the built-in sandbox provider is
+      used instead of Rocketpunch.
+
+    :param config: settings that override the environment (tests use it).
+    """
+    app = Flask(__name__)
+    app.config["ROCKETPUNCH_SCOPES"] = "profile email"
+    app.config.from_prefixed_env()
+    if config is not None:
+        app.config.update(config)
+
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = secrets.token_urlsafe(32)
+        app.logger.warning(
+            "example_app: SECRET_KEY is not set; using a random key made at start."
+            " Sessions and logins reset when the server restarts. Set"
+            " FLASK_SECRET_KEY to keep them."
+        )
+    if not app.config.get("ROCKETPUNCH_CLIENT_ID"):
+        app.config["ROCKETPUNCH_SANDBOX"] = True
+
+    rp.init_app(app)
+    if rp.settings(app).sandbox:
+        app.logger.warning(
+            "example_app: using the built-in Rocketpunch SANDBOX (no"
+            " FLASK_ROCKETPUNCH_CLIENT_ID set). Logins go to a stand-in consent"
+            " page with sample users, not to rocketpunch.com."
+        )
+    app.register_blueprint(bp)
+    return app
+
+
+@bp.get("/")
+def home() -> str:
+    """The public home page."""
+    return render_template("home.html", logged_in=is_authorized())
+
+
+@bp.get("/dashboard")
+@login_required_rocketpunch
+def dashboard() -> str:
+    """The user's Rocketpunch profile; only for logged-in users."""
+    return render_template("dashboard.html", me=rocketpunch.userinfo())
+
+
+@bp.get("/api/me")
+@login_required_rocketpunch
+def api_me() -> ResponseReturnValue:
+    """The user's claims as JSON; ``401`` JSON when not logged in."""
+    return jsonify(rocketpunch.userinfo())
+
+
+@rp.on_error
+def login_failed(error: RocketpunchError) -> tuple[str, int] | None:
+    """A friendly page when the user clicked Deny on the consent page.
+
+    It links to the public home page and to a new login, never to a
+    protected page, so a denial cannot loop. Other errors fall through to the
+    extension's default page.
+    """
+    if isinstance(error, OAuthError) and error.error == "access_denied":
+        dashboard_url = url_for("example.dashboard")
+        page = render_template(
+            "denied.html",
+            try_again_url=url_for("rocketpunch.login", next=dashboard_url),
+        )
+        return page, error.http_status
+    return None
