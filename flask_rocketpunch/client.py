@@ -132,7 +132,9 @@ class RocketpunchClient:
     def _send(
         self, method: str, url: str, kwargs: dict[str, t.Any]
     ) -> requests.Response:
-        kwargs.setdefault("timeout", self._settings.timeout)
+        if kwargs.get("timeout") is None:
+            # Every call has a timeout, even when a caller passes None.
+            kwargs["timeout"] = self._settings.timeout
         kwargs.pop("auth", None)
         token = self._tokens.valid_token()
         response = self._call(method, url, token.access_token, kwargs)

@@ -50,6 +50,10 @@ class TokenManager:
         self.coordinator = coordinator
         self.clock = clock
         self.on_refresh = on_refresh
+        #: The token this manager got by refreshing, if any: it is not
+        #: refreshed again in the same request, even when the leeway is
+        #: longer than the provider's token life.
+        self._refreshed: Token | None = None
 
     def current(self) -> Token | None:
         """The stored token as it is, possibly expired."""
@@ -70,6 +74,8 @@ class TokenManager:
         if token is None:
             raise ReauthorizationRequired("You are not logged in with Rocketpunch.")
         now = self.clock()
+        if token == self._refreshed and token.expires_at > now:
+            return token
         if not token.needs_refresh(now, self.settings.refresh_leeway):
             return token
         if not token.refresh_token and token.expires_at > now:
@@ -118,6 +124,7 @@ class TokenManager:
                 " expired). Log in again."
             ) from exc
         self.storage.set(new)
+        self._refreshed = new
         if performed:
             self.on_refresh(new)
         return new

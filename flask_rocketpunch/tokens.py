@@ -139,7 +139,10 @@ class Token:
 
     def to_dict(self) -> dict[str, t.Any]:
         """A compact JSON-safe form, for storages."""
-        out: dict[str, t.Any] = {"a": self.access_token, "e": round(self.expires_at)}
+        out: dict[str, t.Any] = {
+            "a": self.access_token,
+            "e": math.floor(self.expires_at),
+        }
         if self.refresh_token:
             out["r"] = self.refresh_token
         if self.scopes:

@@ -34,7 +34,12 @@ logger = logging.getLogger("flask_rocketpunch")
 
 def create_blueprint(url_prefix: str) -> Blueprint:
     """The ``rocketpunch`` blueprint with its three routes under ``url_prefix``."""
-    bp = Blueprint("rocketpunch", __name__, url_prefix=url_prefix or None)
+    bp = Blueprint(
+        "rocketpunch",
+        __name__,
+        url_prefix=url_prefix or None,
+        template_folder="templates",
+    )
     bp.add_url_rule("/login", "login", login, methods=["GET"])
     bp.add_url_rule("/callback", "callback", callback, methods=["GET"])
     bp.add_url_rule("/logout", "logout", logout, methods=["POST"])

@@ -1,0 +1,580 @@
+"""The API client behind ``rocketpunch``: URLs, bearer header, timeouts,
+refresh before expiry and after a 401, error mapping, userinfo, isolation of
+users on the app's shared HTTP session."""
+
+from __future__ import annotations
+
+import threading
+import time
+import typing as t
+
+import pytest
+import requests
+from dance import CLIENT_ID, login
+from flask import Flask, jsonify, request
+from flask.testing import FlaskClient
+
+from flask_rocketpunch import (
+    APIError,
+    RocketpunchOAuth,
+    Token,
+    login_required_rocketpunch,
+    rocketpunch,
+)
+from flask_rocketpunch.sandbox import (
+    SAMPLE_USERS,
+    RecordedRequest,
+    SandboxProvider,
+    SandboxServer,
+)
+
+AppFactory = t.Callable[..., Flask]
+JSON = dict[str, t.Any]
+
+
+def client_app(make_app: AppFactory, **config: t.Any) -> Flask:
+    """The test app with views that call the API through ``rocketpunch``.
+
+    ``/api/<method>/<path>`` reports the answer or the APIError as JSON;
+    ``/raw/<path>`` lets every error reach the extension's error pages.
+    """
+    app = make_app(**config)
+    ext = app.extensions["rocketpunch"]
+    assert isinstance(ext, RocketpunchOAuth)
+
+    @app.route("/api/<method>/<path:path>", methods=["GET", "POST"])
+    def call_api(method: str, path: str) -> t.Any:
+        kwargs: JSON = {}
+        if method in ("post", "put", "patch"):
+            kwargs["json"] = {"text": "hello from the tests"}
+        try:
+            answer = getattr(rocketpunch, method)(path, **kwargs)
+        except APIError as exc:
+            response = exc.response
+            return jsonify(
+                error=type(exc).__name__,
+                status_code=exc.status_code,
+                code=exc.code,
+                message=exc.message,
+                response_status=None if response is None else response.status_code,
+                response_code=None if response is None else response.json().get("code"),
+                retry_after=getattr(exc, "retry_after", None),
+            ), 502
+        return jsonify(status=answer.status_code, body=answer.json())
+
+    @app.get("/raw/<path:path>")
+    def raw(path: str) -> t.Any:
+        return rocketpunch.get(path).json()
+
+    @app.get("/slash")
+    def slash() -> t.Any:
+        return {"status": rocketpunch.get("/posts").status_code}
+
+    @app.get("/absolute")
+    def absolute() -> t.Any:
+        url = request.args["url"]
+        try:
+            answer = rocketpunch.get(url)
+        except ValueError as exc:
+            return {"refused": str(exc)}, 400
+        return {"status": answer.status_code}
+
+    @app.get("/me")
+    @login_required_rocketpunch
+    def me() -> t.Any:
+        try:
+            return rocketpunch.userinfo()
+        except APIError as exc:
+            return {"status_code": exc.status_code, "code": exc.code}, 502
+
+    @app.post("/_place-token")
+    def place_token() -> t.Any:
+        """Store a token issued directly by the provider with a chosen life
+        (negative: expired that many seconds ago)."""
+        provider = app.config["TEST_PROVIDER"]
+        life = int(request.form["expires_in"])
+        issued = provider.issue_token(
+            request.form.get("user", "minji"),
+            CLIENT_ID,
+            request.form.get("scopes", "profile"),
+            expires_in=life,
+        )
+        token = Token(
+            access_token=issued["access_token"],
+            expires_at=time.time() + life,
+            refresh_token=issued.get("refresh_token"),
+            scopes=frozenset(issued["scope"].split()),
+        )
+        ext.storage.set(token)
+        return {"access_token": issued["access_token"]}
+
+    return app
+
+
+@pytest.fixture
+def app(make_app: AppFactory, provider: SandboxProvider) -> Flask:
+    app = client_app(make_app, SCOPES="profile post:write company:manage:read")
+    app.config["TEST_PROVIDER"] = provider
+    return app
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    browser = app.test_client()
+    assert login(browser).status_code == 302
+    return browser
+
+
+def newest_access_token(provider: SandboxProvider) -> str:
+    """The access token the provider issued last."""
+    return list(provider.access_tokens)[-1]
+
+
+def since(provider: SandboxProvider, mark: int) -> list[RecordedRequest]:
+    """The requests the provider received after the first ``mark`` ones."""
+    return provider.requests[mark:]
+
+
+def refreshes(calls: list[RecordedRequest]) -> int:
+    return sum(
+        1
+        for c in calls
+        if c.endpoint == "token" and c.params.get("grant_type") == "refresh_token"
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "expected"),
+    [
+        ("get", "posts", 200),
+        ("post", "posts", 201),
+        ("put", "posts/42", 404),
+        ("patch", "posts/42", 404),
+        ("delete", "posts/42", 404),
+        ("get", "me/company-permissions", 200),
+    ],
+)
+def test_each_method_calls_the_path_under_api_base_url_with_bearer_token(
+    client: FlaskClient,
+    provider: SandboxProvider,
+    method: str,
+    path: str,
+    expected: int,
+) -> None:
+    access = newest_access_token(provider)
+    mark = len(provider.requests)
+
+    answer = client.get(f"/api/{method}/{path}")
+    data = answer.get_json()
+
+    if expected < 400:
+        assert answer.status_code == 200
+        assert data["status"] == expected
+    else:
+        assert data["status_code"] == expected
+    (seen,) = since(provider, mark)
+    assert seen.method == method.upper()
+    assert seen.path == f"/api/v1/{path}"
+    assert seen.headers["Authorization"] == f"Bearer {access}"
+
+
+def test_post_sends_json_body_and_gets_created_post(
+    client: FlaskClient, provider: SandboxProvider
+) -> None:
+    data = client.get("/api/post/posts").get_json()
+
+    assert data["status"] == 201
+    assert data["body"]["content"] == "hello from the tests"
+    listing = client.get("/api/get/posts").get_json()
+    assert listing["body"]["items"][0]["content"] == "hello from the tests"
+
+
+def test_leading_slash_is_still_relative_to_api_base_url(
+    client: FlaskClient, provider: SandboxProvider
+) -> None:
+    mark = len(provider.requests)
+    assert client.get("/slash").get_json() == {"status": 200}
+    assert [r.path for r in since(provider, mark)] == ["/api/v1/posts"]
+
+
+def test_absolute_url_to_another_host_is_refused_and_never_sees_the_token(
+    client: FlaskClient, provider: SandboxProvider
+) -> None:
+    elsewhere = SandboxProvider()
+    with SandboxServer(elsewhere) as other:
+        for url in (f"{other.url}/api/v1/posts", f"//{other.url[7:]}/api/v1/posts"):
+            answer = client.get("/absolute", query_string={"url": url})
+            assert answer.status_code == 400
+            assert "not on the Rocketpunch API host" in answer.get_json()["refused"]
+    assert elsewhere.requests == []
+
+
+def test_absolute_url_on_the_api_host_is_allowed(
+    client: FlaskClient, server: SandboxServer
+) -> None:
+    answer = client.get("/absolute", query_string={"url": f"{server.url}/api/v1/posts"})
+    assert answer.get_json() == {"status": 200}
+
+
+def test_slow_api_times_out_with_504_page(
+    make_app: AppFactory, provider: SandboxProvider
+) -> None:
+    app = client_app(make_app, TIMEOUT=0.2)
+    browser = app.test_client()
+    login(browser)
+    provider.faults.timeout = True
+    provider.faults.timeout_delay = 0.8
+
+    started = time.monotonic()
+    as_json = browser.get("/raw/posts", headers={"Accept": "application/json"})
+    elapsed = time.monotonic() - started
+
+    assert as_json.status_code == 504
+    assert "did not answer within 0.2 seconds" in as_json.get_json()["message"]
+    assert elapsed < 0.7
+
+    page = browser.get("/raw/posts")
+    assert page.status_code == 504
+    assert "did not answer within 0.2 seconds" in page.get_data(as_text=True)
+
+
+def test_slow_refresh_of_a_still_valid_token_uses_the_current_token(
+    make_app: AppFactory, provider: SandboxProvider
+) -> None:
+    app = client_app(make_app, TIMEOUT=0.2, REFRESH_LEEWAY=1000)
+    browser = app.test_client()
+    login(browser)
+    access = newest_access_token(provider)
+    provider.faults.token_delay = 0.6
+
+    answer = browser.get("/api/get/posts")
+
+    assert answer.get_json()["status"] == 200
+    assert provider.requests_to("posts")[-1].headers["Authorization"] == (
+        f"Bearer {access}"
+    )
+
+
+def test_expired_token_and_slow_token_endpoint_give_504(
+    make_app: AppFactory, provider: SandboxProvider
+) -> None:
+    app = client_app(make_app, TIMEOUT=0.2)
+    app.config["TEST_PROVIDER"] = provider
+    browser = app.test_client()
+    login(browser)
+    browser.post("/_place-token", data={"expires_in": "-60"})
+    provider.faults.token_delay = 0.8
+
+    answer = browser.get("/raw/posts", headers={"Accept": "application/json"})
+
+    assert answer.status_code == 504
+    assert "token endpoint did not answer" in answer.get_json()["message"]
+    assert provider.requests_to("posts") == []
+
+
+def test_token_due_for_refresh_is_refreshed_once_before_the_call_and_stored(
+    make_app: AppFactory, provider: SandboxProvider
+) -> None:
+    app = client_app(make_app, REFRESH_LEEWAY=890)
+    app.config["TEST_PROVIDER"] = provider
+    browser = app.test_client()
+    login(browser)
+    short = browser.post("/_place-token", data={"expires_in": "60"}).get_json()
+    mark = len(provider.requests)
+
+    first = browser.get("/api/get/posts")
+    second = browser.get("/api/get/posts")
+
+    assert first.get_json()["status"] == 200
+    assert second.get_json()["status"] == 200
+    calls = since(provider, mark)
+    assert [c.endpoint for c in calls] == ["token", "posts", "posts"]
+    assert refreshes(calls) == 1
+    fresh = newest_access_token(provider)
+    assert fresh != short["access_token"]
+    assert calls[1].headers["Authorization"] == f"Bearer {fresh}"
+    assert calls[2].headers["Authorization"] == f"Bearer {fresh}"
+
+
+def test_token_is_refreshed_on_every_call_when_leeway_exceeds_its_life(
+    make_app: AppFactory, provider: SandboxProvider
+) -> None:
+    app = client_app(make_app, REFRESH_LEEWAY=1000)
+    browser = app.test_client()
+    login(browser)
+    mark = len(provider.requests)
+
+    browser.get("/api/get/posts")
+    browser.get("/api/get/posts")
+
+    calls = since(provider, mark)
+    assert [c.endpoint for c in calls] == ["token", "posts", "token", "posts"]
+    assert all(c.status == 200 for c in calls)
+
+
+def test_rejected_access_token_is_refreshed_once_and_the_call_retried(
+    client: FlaskClient, provider: SandboxProvider
+) -> None:
+    old = newest_access_token(provider)
+    provider.revoke(old)
+    mark = len(provider.requests)
+
+    answer = client.get("/api/get/posts")
+
+    assert answer.get_json()["status"] == 200
+    calls = since(provider, mark)
+    assert [(c.endpoint, c.status) for c in calls] == [
+        ("posts", 401),
+        ("token", 200),
+        ("posts", 200),
+    ]
+    assert calls[0].headers["Authorization"] == f"Bearer {old}"
+    new = newest_access_token(provider)
+    assert new != old
+    assert calls[2].headers["Authorization"] == f"Bearer {new}"
+
+    mark = len(provider.requests)
+    client.get("/api/get/posts")
+    (again,) = since(provider, mark)
+    assert again.headers["Authorization"] == f"Bearer {new}"
+
+
+def test_revoked_grant_after_401_sends_the_user_to_log_in_again(
+    client: FlaskClient, provider: SandboxProvider
+) -> None:
+    provider.revoke(list(provider.refresh_tokens)[-1])
+
+    answer = client.get("/raw/posts")
+
+    assert answer.status_code == 302
+    assert answer.headers["Location"].startswith("/auth/rocketpunch/login")
+    assert provider.grant_counts()["refresh_token"] == 1
+    again = client.get("/raw/posts", headers={"Accept": "application/json"})
+    assert again.status_code == 401
+    assert provider.grant_counts()["refresh_token"] == 1
+
+
+def test_concurrent_requests_of_one_user_refresh_the_token_once(
+    make_app: AppFactory, provider: SandboxProvider
+) -> None:
+    app = client_app(make_app, REFRESH_LEEWAY=890)
+    app.config["TEST_PROVIDER"] = provider
+    first = app.test_client()
+    login(first)
+    first.post("/_place-token", data={"expires_in": "60"})
+    second = app.test_client()
+    cookie = first.get_cookie("session")
+    assert cookie is not None
+    second.set_cookie("session", cookie.value)
+    provider.faults.token_delay = 0.3
+    mark = len(provider.requests)
+    results: list[int] = []
+    barrier = threading.Barrier(2)
+
+    def call(browser: FlaskClient) -> None:
+        barrier.wait()
+        results.append(browser.get("/api/get/posts").get_json()["status"])
+
+    threads = [threading.Thread(target=call, args=(b,)) for b in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+
+    assert results == [200, 200]
+    calls = since(provider, mark)
+    assert refreshes(calls) == 1
+    fresh = newest_access_token(provider)
+    posts = [c for c in calls if c.endpoint == "posts"]
+    assert [c.headers["Authorization"] for c in posts] == [f"Bearer {fresh}"] * 2
+
+
+def test_second_401_after_refresh_is_an_api_error_not_a_loop(
+    client: FlaskClient, provider: SandboxProvider
+) -> None:
+    mark = len(provider.requests)
+    provider.faults.api_status = 401
+
+    data = client.get("/api/get/posts").get_json()
+
+    assert data["error"] == "APIError"
+    assert data["status_code"] == 401
+    assert data["code"] == "C0001"
+    calls = since(provider, mark)
+    assert [(c.endpoint, c.status) for c in calls] == [
+        ("posts", 401),
+        ("token", 200),
+        ("posts", 401),
+    ]
+
+
+def test_api_error_in_current_shape_carries_status_code_message_response(
+    client: FlaskClient,
+) -> None:
+    data = client.get("/api/post/posts").get_json()
+    assert data["status"] == 201  # the app asked for post:write
+
+    # A token without post:write gets the provider's missing-scope error.
+    client.post("/_place-token", data={"expires_in": "900", "scopes": "profile"})
+    data = client.get("/api/post/posts").get_json()
+
+    assert data["error"] == "APIError"
+    assert data["status_code"] == 403
+    assert data["code"] == "C0011"
+    assert "post:write" in data["message"]
+    assert data["response_status"] == 403
+    assert data["response_code"] == "C0011"
+
+
+def test_unhandled_api_error_answers_502_with_the_providers_message(
+    client: FlaskClient, provider: SandboxProvider
+) -> None:
+    provider.faults.api_status = 500
+    answer = client.get("/raw/posts", headers={"Accept": "application/json"})
+    assert answer.status_code == 502
+    assert answer.get_json()["message"] == "The sandbox answered 500 (fault)."
+
+
+def test_rate_limit_gives_rate_limit_error_with_retry_after(
+    client: FlaskClient, provider: SandboxProvider
+) -> None:
+    provider.faults.rate_limit_retry_after = 7
+
+    data = client.get("/api/get/posts").get_json()
+
+    assert data["error"] == "RateLimitError"
+    assert data["status_code"] == 429
+    assert data["code"] == "C0010"
+    assert data["retry_after"] == 7
+    assert provider.grant_counts()["refresh_token"] == 0
+    assert len(provider.requests_to("posts")) == 1
+
+
+def test_rate_limit_default_error_page_sends_retry_after(
+    client: FlaskClient, provider: SandboxProvider
+) -> None:
+    provider.faults.rate_limit_retry_after = 7
+
+    json_answer = client.get("/raw/posts", headers={"Accept": "application/json"})
+    assert json_answer.status_code == 503
+    assert json_answer.headers["Retry-After"] == "7"
+    assert "retry after 7 seconds" in json_answer.get_json()["message"]
+
+    page = client.get("/raw/posts")
+    assert page.status_code == 503
+    assert page.headers["Retry-After"] == "7"
+
+
+@pytest.mark.parametrize(
+    ("scopes", "has_email"), [("profile email", True), ("profile", False)]
+)
+def test_userinfo_returns_claims_and_email_only_with_email_scope(
+    make_app: AppFactory, scopes: str, has_email: bool
+) -> None:
+    app = client_app(make_app, SCOPES=scopes)
+    browser = app.test_client()
+    login(browser, user="seojun")
+
+    claims = browser.get("/me").get_json()
+
+    assert claims["sub"] == "OA-8f2e4b6d1c3a5e7f9b0d2c4e6a8f1b3d"
+    assert claims["name"] == "박서준"
+    assert claims["preferred_username"] == "seojun"
+    assert claims["picture"].endswith("/static/avatar-seojun.svg")
+    assert ("email" in claims) is has_email
+    if has_email:
+        assert claims["email"] == "seojun@example.org"
+
+
+def test_userinfo_403_is_api_error_c0011(
+    client: FlaskClient, provider: SandboxProvider
+) -> None:
+    provider.faults.userinfo_status = 403
+    assert client.get("/me").get_json() == {"status_code": 403, "code": "C0011"}
+
+
+class TestGuideFlavor:
+    @pytest.fixture
+    def provider(self) -> SandboxProvider:
+        return SandboxProvider(flavor="guide")
+
+    def test_guide_error_shape_becomes_api_error_with_its_message(
+        self, make_app: AppFactory
+    ) -> None:
+        app = client_app(make_app, SCOPES="profile:read")
+        browser = app.test_client()
+        login(browser)
+
+        data = browser.get("/api/get/nothing-here").get_json()
+
+        assert data["error"] == "APIError"
+        assert data["status_code"] == 404
+        assert data["code"] is None
+        assert data["message"] == "Resource not found."
+
+
+def echo_api() -> Flask:
+    """A stand-in API that echoes the bearer token, reports the cookies it
+    received, and tries to set a cookie on every answer."""
+    api = Flask("echo_api")
+
+    @api.get("/api/v1/whoami")
+    def whoami() -> t.Any:
+        auth = request.headers.get("Authorization", "")
+        answer = jsonify(token=auth.removeprefix("Bearer "), cookie=request.cookies)
+        answer.set_cookie("tracker", auth[-12:])
+        return answer
+
+    return api
+
+
+def test_concurrent_users_never_see_each_other_and_the_shared_session_stays_clean(
+    make_app: AppFactory, provider: SandboxProvider, server: SandboxServer
+) -> None:
+    with SandboxServer(echo_api()) as echo:
+        app = client_app(make_app, API_BASE_URL=f"{echo.url}/api/v1/")
+
+        @app.get("/both")
+        @login_required_rocketpunch
+        def both() -> t.Any:
+            echoed = rocketpunch.get("whoami").json()
+            return {"sub": rocketpunch.userinfo()["sub"], **echoed}
+
+        users = {"minji": app.test_client(), "seojun": app.test_client()}
+        subs = {user.preferred_username: user.sub for user in SAMPLE_USERS}
+        for name, browser in users.items():
+            login(browser, user=name)
+        tokens = {
+            v.user_sub: k for k, v in provider.access_tokens.items() if not v.revoked
+        }
+        mistakes: list[str] = []
+        barrier = threading.Barrier(2)
+
+        def run(name: str) -> None:
+            browser = users[name]
+            barrier.wait()
+            for _ in range(15):
+                data = browser.get("/both").get_json()
+                if data["sub"] != subs[name]:
+                    mistakes.append(f"{name} saw sub {data['sub']}")
+                if data["token"] != tokens[subs[name]]:
+                    mistakes.append(f"{name}'s call carried another token")
+                if data["cookie"]:
+                    mistakes.append(f"{name}'s call carried cookies {data['cookie']}")
+
+        threads = [threading.Thread(target=run, args=(n,)) for n in users]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=20)
+
+    assert mistakes == []
+    userinfo_calls = provider.requests_to("userinfo")
+    assert len(userinfo_calls) == 30
+    for call in userinfo_calls:
+        assert call.headers["Authorization"].removeprefix("Bearer ") in tokens.values()
+    ext = app.extensions["rocketpunch"]
+    http = ext.app_state(app).http
+    assert isinstance(http, requests.Session)
+    assert "Authorization" not in http.headers
+    assert len(http.cookies) == 0

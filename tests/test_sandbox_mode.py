@@ -1,0 +1,191 @@
+"""``ROCKETPUNCH_SANDBOX = True``: the stand-in provider inside the app itself,
+in both flavors, its pictures, never on unless asked, and no self-calls over
+HTTP (it works under a single-threaded server)."""
+
+from __future__ import annotations
+
+import typing as t
+from urllib.parse import parse_qs, urljoin, urlsplit
+
+import pytest
+import requests
+from dance import login, parse_form
+from flask import Flask
+
+from flask_rocketpunch import (
+    ConfigurationError,
+    RocketpunchOAuth,
+    login_required_rocketpunch,
+    rocketpunch,
+)
+from flask_rocketpunch.sandbox import SAMPLE_USERS, SandboxProvider, SandboxServer
+
+AppFactory = t.Callable[..., Flask]
+MINJI = SAMPLE_USERS[0]
+PREFIX = "/_rocketpunch_sandbox"
+
+
+def sandbox_app(**config: t.Any) -> Flask:
+    """An app with sandbox mode on and no client id or secret."""
+    app = Flask("sandbox_app")
+    app.config.update(SECRET_KEY="sandbox-mode-secret", ROCKETPUNCH_SANDBOX=True)
+    app.config.update({f"ROCKETPUNCH_{k}": v for k, v in config.items()})
+    RocketpunchOAuth(app)
+
+    @app.get("/")
+    def home() -> str:
+        return "home"
+
+    @app.get("/me")
+    @login_required_rocketpunch
+    def me() -> t.Any:
+        return rocketpunch.userinfo()
+
+    @app.get("/posts")
+    @login_required_rocketpunch
+    def posts() -> t.Any:
+        return {"total": rocketpunch.get("posts").json()["totalItems"]}
+
+    return app
+
+
+def sandbox_of(app: Flask) -> SandboxProvider:
+    ext = app.extensions["rocketpunch"]
+    assert isinstance(ext, RocketpunchOAuth)
+    provider = ext.sandbox(app)
+    assert provider is not None
+    return provider
+
+
+@pytest.mark.parametrize(
+    ("flavor", "pkce", "userinfo_endpoint"),
+    [("current", True, "userinfo"), ("guide", False, "profile")],
+)
+def test_full_dance_on_the_app_itself_without_client_credentials(
+    flavor: str, pkce: bool, userinfo_endpoint: str
+) -> None:
+    app = sandbox_app(SANDBOX_FLAVOR=flavor)
+    browser = app.test_client()
+
+    start = browser.get("/auth/rocketpunch/login")
+    consent_url = start.headers["Location"]
+    assert consent_url.startswith(f"http://localhost{PREFIX}/oauth/authorize?")
+    assert ("code_challenge" in parse_qs(urlsplit(consent_url).query)) is pkce
+
+    back = login(browser, next_url="/me", user="seojun")
+    assert back.status_code == 302
+    assert back.headers["Location"] == "/me"
+
+    claims = browser.get("/me").get_json()
+    assert claims["preferred_username"] == "seojun"
+    assert claims["sub"] == SAMPLE_USERS[1].sub
+    assert "email" not in claims
+    provider = sandbox_of(app)
+    assert provider.flavor == flavor
+    assert provider.grant_counts() == {"authorization_code": 1}
+    assert len(provider.requests_to(userinfo_endpoint)) == 1
+
+
+def test_sandbox_api_calls_refresh_and_logout_work_in_process() -> None:
+    app = sandbox_app(REFRESH_LEEWAY=1000)
+    browser = app.test_client()
+    login(browser)
+
+    assert browser.get("/posts").get_json()["total"] >= 1
+    provider = sandbox_of(app)
+    assert provider.grant_counts()["refresh_token"] >= 1
+
+    assert browser.post("/auth/rocketpunch/logout").status_code == 303
+    assert len(provider.requests_to("revoke")) == 1
+    assert all(r.revoked for r in provider.refresh_tokens.values())
+    assert browser.get("/me").status_code == 302
+
+
+def test_userinfo_picture_is_served_by_the_app_itself() -> None:
+    app = sandbox_app()
+    browser = app.test_client()
+    login(browser)
+
+    picture = browser.get("/me").get_json()["picture"]
+
+    assert picture == f"http://localhost{PREFIX}/static/{MINJI.avatar}"
+    with browser.get(urlsplit(picture).path) as image:
+        assert image.status_code == 200
+        assert image.mimetype == "image/svg+xml"
+        assert b"<svg" in image.data
+
+
+def test_sandbox_is_off_unless_asked(make_app: AppFactory) -> None:
+    app = make_app()
+    browser = app.test_client()
+
+    assert browser.get(f"{PREFIX}/oauth/authorize").status_code == 404
+    with browser.get(f"{PREFIX}/static/{MINJI.avatar}") as image:
+        assert image.status_code == 404
+    assert not [r for r in app.url_map.iter_rules() if r.rule.startswith(PREFIX)]
+    ext = app.extensions["rocketpunch"]
+    assert isinstance(ext, RocketpunchOAuth)
+    assert ext.sandbox(app) is None
+    start = browser.get("/auth/rocketpunch/login").headers["Location"]
+    assert PREFIX not in start
+
+
+@pytest.mark.parametrize("flag", [False, "false", "0", ""])
+def test_missing_client_id_is_an_error_not_a_silent_sandbox(flag: object) -> None:
+    app = Flask("no_credentials")
+    app.config.update(SECRET_KEY="k", ROCKETPUNCH_SANDBOX=flag)
+
+    with pytest.raises(ConfigurationError, match="ROCKETPUNCH_CLIENT_ID"):
+        RocketpunchOAuth(app)
+    assert not [r for r in app.url_map.iter_rules() if r.rule.startswith(PREFIX)]
+
+
+def test_whole_login_works_under_a_single_threaded_wsgi_server() -> None:
+    app = sandbox_app(REFRESH_LEEWAY=1000, SCOPES="profile email")
+    with SandboxServer(app, threaded=False) as served:
+        http = requests.Session()
+
+        def get(url: str) -> requests.Response:
+            return http.get(urljoin(served.url, url), allow_redirects=False, timeout=5)
+
+        to_login = get("/me")
+        assert to_login.status_code == 302
+        to_consent = get(to_login.headers["Location"])
+        assert to_consent.status_code == 302
+        consent_url = to_consent.headers["Location"]
+        assert consent_url.startswith(f"{served.url}{PREFIX}/oauth/authorize?")
+
+        page = get(consent_url)
+        assert page.status_code == 200
+        action, fields = parse_form(page.text)
+        fields.update(decision="approve", user="alex")
+        decided = http.post(
+            urljoin(consent_url, action), data=fields, allow_redirects=False, timeout=5
+        )
+        assert decided.status_code == 302
+        callback = decided.headers["Location"]
+        assert callback.startswith(f"{served.url}/auth/rocketpunch/callback?code=")
+
+        landed = get(callback)
+        assert landed.status_code == 302
+        assert landed.headers["Location"] == "/me"
+
+        me = get("/me")
+        assert me.status_code == 200
+        claims = me.json()
+        assert claims["preferred_username"] == "alex"
+        assert claims["email"] == "alex.rivera@example.net"
+        assert claims["picture"].startswith(f"{served.url}{PREFIX}/static/")
+        assert get(claims["picture"]).status_code == 200
+
+        assert get("/posts").json()["total"] >= 1
+        out = http.post(
+            f"{served.url}/auth/rocketpunch/logout", allow_redirects=False, timeout=5
+        )
+        assert out.status_code == 303
+        assert get("/me").status_code == 302
+
+    provider = sandbox_of(app)
+    assert provider.grant_counts()["authorization_code"] == 1
+    assert provider.grant_counts()["refresh_token"] >= 2
+    assert len(provider.requests_to("revoke")) == 1
