@@ -25,11 +25,7 @@ import statistics
 import sys
 import time
 import tracemalloc
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from dance import login
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -39,6 +35,7 @@ from flask_rocketpunch import (
     rocketpunch,
 )
 from flask_rocketpunch.helpers import token_manager
+from flask_rocketpunch.testing import complete_login
 
 
 def make_app(flavor: str = "current", leeway: int = 300) -> Flask:
@@ -100,7 +97,7 @@ def main() -> None:
     for flavor in ("current", "guide"):
         app = make_app(flavor)
         client = app.test_client()
-        login(client, user="minji")
+        complete_login(client, user="minji")
         print(
             f"session cookie after login ({flavor} flavor):"
             f"{cookie_size(client):>9} bytes (browser limit 4096)"
@@ -110,13 +107,13 @@ def main() -> None:
 
     def one_login() -> None:
         client = app.test_client()
-        response = login(client)
+        response = complete_login(client)
         assert response.status_code == 302
 
     report("whole login (login, consent, callback)", timed(200, one_login))
 
     client = app.test_client()
-    login(client)
+    complete_login(client)
     report("protected view, valid token", timed(1000, lambda: client.get("/protected")))
     report("protected view + userinfo()", timed(300, lambda: client.get("/me")))
 
@@ -124,7 +121,7 @@ def main() -> None:
     app = make_app(leeway=1000)
     provider = app.extensions["rocketpunch"].sandbox(app)
     client = app.test_client()
-    login(client)
+    complete_login(client)
     cookie = client.get_cookie("session")
     assert cookie is not None
     before = provider.grant_counts()["refresh_token"]

@@ -53,10 +53,15 @@ def create_app(config: cabc.Mapping[str, t.Any] | None = None) -> Flask:
     :param config: settings that override the environment (tests use it).
     """
     app = Flask(__name__)
-    app.config["ROCKETPUNCH_SCOPES"] = "profile email"
     app.config.from_prefixed_env()
     if config is not None:
         app.config.update(config)
+    # Name, picture and email: the scopes differ between the current provider
+    # and the July 2026 guide's.
+    guide = app.config.get("ROCKETPUNCH_SANDBOX_FLAVOR") == "guide"
+    app.config.setdefault(
+        "ROCKETPUNCH_SCOPES", "profile:read profile:email" if guide else "profile email"
+    )
 
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secrets.token_urlsafe(32)

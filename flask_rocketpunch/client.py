@@ -10,6 +10,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from requests.auth import AuthBase
 
+from . import flow
 from .exceptions import APIError, ProviderError, RateLimitError
 from .manager import TokenManager
 from .settings import Settings
@@ -195,11 +196,9 @@ class RocketpunchClient:
         :raises APIError: for example ``403`` with code ``C0011`` when the
             token lacks the ``profile`` scope.
         """
-        response = self._send("GET", self._settings.userinfo_url, {})
-        try:
-            claims = response.json()
-        except ValueError:
-            claims = None
+        response = self._send("GET", self._settings.userinfo_url, {"stream": True})
+        with response:
+            claims = flow.read_json(response, "Rocketpunch's userinfo endpoint")
         if not isinstance(claims, dict):
             raise ProviderError(
                 "Rocketpunch's userinfo endpoint did not answer with a JSON object.",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections.abc as cabc
+import copy
 import dataclasses
 import logging
 import time
@@ -119,7 +120,7 @@ class RocketpunchOAuth:
             )
         settings = load_settings(app.config)
         for key, value in DEFAULTS.items():
-            app.config.setdefault(f"ROCKETPUNCH_{key}", value)
+            app.config.setdefault(f"ROCKETPUNCH_{key}", copy.copy(value))
 
         state = AppState(
             settings=settings,

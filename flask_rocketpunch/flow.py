@@ -33,6 +33,13 @@ from .tokens import Token, parse_scopes
 
 logger = logging.getLogger("flask_rocketpunch")
 
+#: The most the logins in flight may take in the session, in bytes of JSON.
+MAX_PENDING_BYTES = 1200
+
+#: The longest ``next`` remembered with a login in flight; a longer one is
+#: dropped and the login lands on ``LOGIN_REDIRECT``.
+MAX_REMEMBERED_NEXT = 512
+
 #: The largest token endpoint answer read, in bytes.
 MAX_RESPONSE_BYTES = 256 * 1024
 
@@ -114,20 +121,32 @@ def remember_login(
 ) -> PendingMap:
     """Return a new pending map with ``login`` added under ``state``.
 
-    Expired entries are pruned, and the oldest ones beyond ``limit`` dropped,
-    so the map (and the cookie that carries it) stays small however many tabs
-    start a login.
+    Expired entries are pruned, and the oldest ones beyond ``limit`` (or
+    beyond :data:`MAX_PENDING_BYTES`) dropped, so the map and the cookie that
+    carries it stay small however many tabs start a login. A ``next`` longer
+    than :data:`MAX_REMEMBERED_NEXT` is not remembered.
     """
     kept = [(key, entry) for key, entry in _valid_entries(pending) if entry[0] > now]
     kept.sort(key=lambda item: item[1][0])
     kept = kept[-(limit - 1) :] if limit > 1 else []
-    out: PendingMap = {key: entry for key, entry in kept}
+    # Flask's session sorts keys, so age is kept in the entry itself: the
+    # stamp is the expiry to the millisecond, later than every kept one.
+    stamp = round(login.expires_at, 3)
+    if kept:
+        stamp = max(stamp, round(kept[-1][1][0] + 0.001, 3))
+    next_url = login.next_url
+    if next_url is not None and len(next_url) > MAX_REMEMBERED_NEXT:
+        next_url = None
+    out: PendingMap = dict(kept)
     out[state_key(state)] = [
-        round(login.expires_at),
-        login.next_url,
+        stamp,
+        next_url,
         " ".join(sorted(login.scopes)),
         login.key_id,
     ]
+    # Bounded in bytes too, whatever the next paths: drop the oldest first.
+    while len(out) > 1 and len(json.dumps(out)) > MAX_PENDING_BYTES:
+        del out[next(iter(out))]
     return out
 
 
@@ -245,7 +264,11 @@ def _describe(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
 
-def _read_json(response: requests.Response, what: str) -> object:
+def read_json(response: requests.Response, what: str) -> object:
+    """Read a JSON answer of at most :data:`MAX_RESPONSE_BYTES`.
+
+    :raises ProviderError: too large, not a JSON content type, or not JSON.
+    """
     chunks: list[bytes] = []
     size = 0
     for chunk in response.iter_content(65536):
@@ -362,7 +385,7 @@ def token_request(
                 reason="server_error",
                 status_code=status,
             )
-        payload = _read_json(response, what)
+        payload = read_json(response, what)
         if status != 200:
             if isinstance(payload, cabc.Mapping) and isinstance(
                 payload.get("error"), str

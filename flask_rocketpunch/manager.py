@@ -74,7 +74,12 @@ class TokenManager:
         if token is None:
             raise ReauthorizationRequired("You are not logged in with Rocketpunch.")
         now = self.clock()
-        if token == self._refreshed and token.expires_at > now:
+        fresh = self._refreshed
+        if (
+            fresh
+            and token.access_token == fresh.access_token
+            and token.expires_at > now
+        ):
             return token
         if not token.needs_refresh(now, self.settings.refresh_leeway):
             return token

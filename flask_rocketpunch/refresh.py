@@ -61,7 +61,10 @@ class RefreshCoordinator:
 
     @staticmethod
     def _key(token: Token) -> str:
-        material = token.refresh_token or token.access_token
+        # The stale token as a whole: requests carrying the same token share
+        # one refresh. A later refresh of a refresh token that does not rotate
+        # comes with a newer access token, so it is a new refresh.
+        material = f"{token.refresh_token or ''}\n{token.access_token}"
         return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
     def _recent(self, key: str) -> _Outcome | None:

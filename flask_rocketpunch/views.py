@@ -287,6 +287,7 @@ def error_response(error: RocketpunchError) -> Response:
             login_url = None
         html = render_template(
             "rocketpunch/error.html",
+            during_login=request.blueprint == "rocketpunch",
             error=error,
             kind=type(error).__name__,
             denied=getattr(error, "error", None) == "access_denied",

@@ -11,7 +11,7 @@ import collections.abc as cabc
 import typing as t
 
 import pytest
-from dance import CALLBACK, CLIENT_ID, CLIENT_SECRET, SECRET_KEY
+from dance import CALLBACK, CLIENT_ID, CLIENT_SECRET, SECRET_KEY, AppFactory
 from flask import Flask
 
 from flask_rocketpunch import RocketpunchOAuth
@@ -29,9 +29,6 @@ def server(provider: SandboxProvider) -> cabc.Iterator[SandboxServer]:
     """The provider served over HTTP on 127.0.0.1."""
     with SandboxServer(provider) as running:
         yield running
-
-
-AppFactory = cabc.Callable[..., Flask]
 
 
 @pytest.fixture

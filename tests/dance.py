@@ -3,12 +3,17 @@ the sandbox's consent form answered as a person would, and the callback."""
 
 from __future__ import annotations
 
+import collections.abc as cabc
 import html.parser
 from urllib.parse import urljoin, urlsplit
 
 import requests
+from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
+
+#: What the ``make_app`` fixture returns: build an app with config keys.
+AppFactory = cabc.Callable[..., Flask]
 
 CLIENT_ID = "test-client"
 CLIENT_SECRET = "test-secret-Zq9!x:+/="

@@ -130,13 +130,17 @@ def test_old_token_within_remember_gets_the_result_without_a_call() -> None:
     assert do_refresh.calls == 1
 
 
-def test_same_refresh_token_with_other_access_token_shares_the_result() -> None:
+def test_same_refresh_token_with_a_newer_access_token_refreshes_again() -> None:
+    # A provider that does not rotate refresh tokens: the token refreshed a
+    # moment ago comes back with its new access token and the same refresh
+    # token. Replaying the earlier result would hand back the old, rejected
+    # access token.
     coordinator = RefreshCoordinator()
     do_refresh = Counter()
     coordinator.refresh(OLD, do_refresh)
-    other_copy = Token("at-other", NOW, "rt-old")
-    assert coordinator.refresh(other_copy, do_refresh) == (NEW, False)
-    assert do_refresh.calls == 1
+    newer = Token("at-newer", NOW, "rt-old")
+    assert coordinator.refresh(newer, do_refresh) == (NEW, True)
+    assert do_refresh.calls == 2
 
 
 def test_old_token_after_remember_calls_again() -> None:

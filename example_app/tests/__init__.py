@@ -1,0 +1,1 @@
+"""Tests of the example app, written with the testing kit only."""

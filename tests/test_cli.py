@@ -1,0 +1,155 @@
+"""``flask rocketpunch check``: the effective configuration, the redirect URI
+to register, and warnings about settings that break logins."""
+
+from __future__ import annotations
+
+import typing as t
+
+from click.testing import Result
+from dance import CLIENT_ID, CLIENT_SECRET, SECRET_KEY
+from flask import Flask
+
+from flask_rocketpunch import RocketpunchOAuth
+
+AppFactory = t.Callable[..., Flask]
+
+KEYS = [
+    "CLIENT_ID",
+    "CLIENT_SECRET",
+    "SCOPES",
+    "REDIRECT_URI",
+    "URL_PREFIX",
+    "AUTHORIZE_URL",
+    "TOKEN_URL",
+    "REVOKE_URL",
+    "USERINFO_URL",
+    "API_BASE_URL",
+    "CLIENT_AUTH",
+    "LOGIN_REDIRECT",
+    "REFRESH_LEEWAY",
+    "USE_PKCE",
+    "TIMEOUT",
+    "SANDBOX",
+    "SANDBOX_FLAVOR",
+    "INSECURE_TRANSPORT",
+    "LOGIN_TTL",
+    "MAX_PENDING_LOGINS",
+]
+
+
+def check(app: Flask) -> Result:
+    result = app.test_cli_runner().invoke(args=["rocketpunch", "check"])
+    assert isinstance(result, Result)
+    return result
+
+
+def warnings_part(output: str) -> str:
+    """The output after the "Warnings:" heading ("" when there is none)."""
+    return output.partition("Warnings:")[2]
+
+
+def test_check_prints_every_key_and_masks_the_secret(make_app: AppFactory) -> None:
+    result = check(make_app())
+    assert result.exit_code == 0, result.output
+    for key in KEYS:
+        assert f"ROCKETPUNCH_{key}" in result.output, key
+    assert CLIENT_ID in result.output
+    assert CLIENT_SECRET not in result.output
+    assert CLIENT_SECRET[:8] not in result.output
+    secret_line = next(
+        line for line in result.output.splitlines() if "CLIENT_SECRET" in line
+    )
+    assert "********" in secret_line
+
+
+def test_check_prints_the_computed_redirect_uri_to_register(
+    make_app: AppFactory,
+) -> None:
+    result = check(make_app())
+    assert "Redirect URI to register" in result.output
+    assert "http://127.0.0.1:5000/auth/rocketpunch/callback" in result.output
+    assert "SERVER_NAME" in result.output
+
+
+def test_check_uses_server_name_and_scheme_for_the_redirect_uri(
+    make_app: AppFactory,
+) -> None:
+    app = make_app(
+        SERVER_NAME="app.example.com",
+        PREFERRED_URL_SCHEME="https",
+        URL_PREFIX="/login/rp",
+    )
+    result = check(app)
+    assert result.exit_code == 0, result.output
+    assert "https://app.example.com/login/rp/callback" in result.output
+    assert "ProxyFix" not in result.output
+
+
+def test_check_prints_the_configured_redirect_uri(make_app: AppFactory) -> None:
+    uri = "https://app.example.com/oauth/back"
+    result = check(make_app(REDIRECT_URI=uri))
+    register = result.output.partition("Redirect URI to register")[2]
+    assert uri in register.splitlines()[1]
+
+
+def test_check_warns_about_samesite_strict(make_app: AppFactory) -> None:
+    result = check(make_app(SESSION_COOKIE_SAMESITE="Strict"))
+    assert result.exit_code == 0
+    warnings = warnings_part(result.output)
+    assert '"Strict"' in warnings
+    assert "every login fails" in warnings
+
+
+def test_check_has_no_samesite_warning_with_lax(make_app: AppFactory) -> None:
+    result = check(make_app(SESSION_COOKIE_SAMESITE="Lax"))
+    assert "SESSION_COOKIE_SAMESITE" not in warnings_part(result.output)
+
+
+def test_check_warns_about_missing_secret_key(make_app: AppFactory) -> None:
+    result = check(make_app(SECRET_KEY=None))
+    assert result.exit_code == 0
+    assert "SECRET_KEY is not set" in warnings_part(result.output)
+
+
+def test_check_warns_about_plain_http_public_redirect_uri_naming_proxyfix(
+    make_app: AppFactory,
+) -> None:
+    result = check(make_app(REDIRECT_URI="http://example.com/cb"))
+    warnings = warnings_part(result.output)
+    assert "http://example.com/cb" in warnings
+    assert "ProxyFix" in warnings
+
+
+def test_check_warns_that_the_sandbox_is_on() -> None:
+    app = Flask("client_app")
+    app.config.update(SECRET_KEY=SECRET_KEY, ROCKETPUNCH_SANDBOX=True)
+    RocketpunchOAuth(app)
+    result = check(app)
+    assert result.exit_code == 0, result.output
+    assert "ROCKETPUNCH_SANDBOX is on" in warnings_part(result.output)
+    assert "(sandbox consent page)" in result.output
+    assert "sandbox-secret" not in result.output
+
+
+def test_check_with_a_clean_configuration_has_no_warnings(
+    make_app: AppFactory,
+) -> None:
+    app = make_app(
+        REDIRECT_URI="https://app.example.com/auth/rocketpunch/callback",
+        SESSION_COOKIE_SAMESITE="Lax",
+    )
+    result = check(app)
+    assert result.exit_code == 0
+    assert "No warnings." in result.output
+    assert "Warnings:" not in result.output
+
+
+def test_check_reports_a_broken_configuration_naming_the_key(
+    make_app: AppFactory,
+) -> None:
+    app = make_app()
+    app.config["ROCKETPUNCH_CLIENT_AUTH"] = "private_key_jwt"
+    result = check(app)
+    assert result.exit_code != 0
+    assert "ROCKETPUNCH_CLIENT_AUTH" in result.output
+    assert "Traceback" not in result.output

@@ -1,0 +1,514 @@
+"""The testing kit (``flask_rocketpunch.testing``): its helpers against apps
+on the in-app sandbox and apps pointed at a sandbox server, each fault switch,
+and the pytest plugin as a user's suite sees it."""
+
+from __future__ import annotations
+
+import collections.abc as cabc
+import subprocess
+import sys
+import textwrap
+import typing as t
+
+import pytest
+import requests
+from flask import Flask, jsonify
+from flask.testing import FlaskClient
+
+import flask_rocketpunch.testing as kit
+from flask_rocketpunch import (
+    APIError,
+    MemoryStorage,
+    RateLimitError,
+    RocketpunchError,
+    RocketpunchOAuth,
+    login_required_rocketpunch,
+    rocketpunch,
+)
+from flask_rocketpunch.sandbox import SandboxProvider, SandboxServer
+from flask_rocketpunch.storage import TOKEN_KEY
+from flask_rocketpunch.testing import (
+    complete_login,
+    last_request,
+    login_as,
+    logout,
+    misbehave,
+    register_app,
+    sandbox_of,
+)
+
+pytest_plugins = ["pytester"]
+
+SECRET_KEY = "testing-kit-secret-key"
+JSON = {"Accept": "application/json"}
+
+
+def build_app(config: cabc.Mapping[str, t.Any], **options: t.Any) -> Flask:
+    """A small client app: ``/me`` (protected, the userinfo claims or the API
+    error the app saw) and a login error hook that reports the error."""
+    app = Flask("kit_app")
+    app.config.update(SECRET_KEY=SECRET_KEY, **config)
+    rp = RocketpunchOAuth(app, **options)
+    app.extensions["kit_errors"] = errors = []
+
+    @rp.on_error
+    def on_error(error: RocketpunchError) -> tuple[str, int]:
+        errors.append(error)
+        return f"login failed: {type(error).__name__}", error.http_status
+
+    @app.get("/me")
+    @login_required_rocketpunch
+    def me() -> t.Any:
+        try:
+            return jsonify(rocketpunch.userinfo())
+        except APIError as exc:
+            return jsonify(
+                error=type(exc).__name__,
+                status=exc.status_code,
+                code=exc.code,
+                retry_after=getattr(exc, "retry_after", None),
+            )
+
+    return app
+
+
+def login_errors(app: Flask) -> list[RocketpunchError]:
+    return t.cast(list[RocketpunchError], app.extensions["kit_errors"])
+
+
+class Setup(t.NamedTuple):
+    app: Flask
+    client: FlaskClient
+    provider: SandboxProvider
+    #: The ``provider=`` argument the helpers need (None for the in-app one).
+    given: SandboxProvider | None
+
+
+SetupFactory = cabc.Callable[..., Setup]
+
+
+@pytest.fixture(params=["in-app sandbox", "sandbox server"])
+def make_setup(request: pytest.FixtureRequest) -> SetupFactory:
+    """Build the same app in both configurations the kit supports; keyword
+    arguments are extra config keys."""
+
+    def factory(**config: t.Any) -> Setup:
+        if request.param == "in-app sandbox":
+            app = build_app({"ROCKETPUNCH_SANDBOX": True, **config})
+            return Setup(app, app.test_client(), sandbox_of(app), None)
+        settings = request.getfixturevalue("rocketpunch_config")
+        provider = request.getfixturevalue("rocketpunch_provider")
+        app = build_app({**settings, **config})
+        return Setup(app, app.test_client(), provider, provider)
+
+    return factory
+
+
+@pytest.fixture
+def setup(make_setup: SetupFactory) -> Setup:
+    return make_setup()
+
+
+def refused_connections(setup: Setup, request: pytest.FixtureRequest) -> None:
+    """Make connections to the provider fail the way each setup can."""
+    if setup.given is None:
+        setup.provider.faults.connect_refused = True
+    else:
+        request.getfixturevalue("rocketpunch_server").stop()
+
+
+# -- sandbox_of and register_app ----------------------------------------------
+
+
+def test_sandbox_of_returns_the_provider_built_into_the_app() -> None:
+    app = build_app({"ROCKETPUNCH_SANDBOX": True})
+    provider = sandbox_of(app)
+    assert provider is app.extensions["rocketpunch"].sandbox(app)
+    assert sandbox_of(app.test_client()) is provider
+
+
+def test_sandbox_of_explains_an_app_outside_sandbox_mode(
+    rocketpunch_config: dict[str, str],
+) -> None:
+    app = build_app(rocketpunch_config)
+    with pytest.raises(RuntimeError, match="not in sandbox mode"):
+        sandbox_of(app)
+    with pytest.raises(RuntimeError, match="provider=rocketpunch_provider"):
+        login_as(app.test_client())
+
+
+def test_helpers_explain_an_app_without_the_extension() -> None:
+    with pytest.raises(RuntimeError, match="does not use flask-rocketpunch"):
+        sandbox_of(Flask("bare"))
+
+
+def test_register_app_registers_the_callback_the_test_client_uses() -> None:
+    app = build_app({"ROCKETPUNCH_SANDBOX": True})
+    client = register_app(app)
+    assert client.client_id == "sandbox-client"
+    assert client.redirect_uri == "http://localhost/auth/rocketpunch/callback"
+
+
+def test_register_app_honours_a_configured_redirect_uri() -> None:
+    provider = SandboxProvider()
+    app = build_app(
+        {
+            "ROCKETPUNCH_SANDBOX": True,
+            "ROCKETPUNCH_REDIRECT_URI": "https://app.example/cb",
+        }
+    )
+    assert register_app(app, provider).redirect_uri == "https://app.example/cb"
+    assert provider.clients["sandbox-client"].redirect_uri == "https://app.example/cb"
+
+
+# -- login_as -------------------------------------------------------------------
+
+
+def test_login_as_logs_the_user_in_without_the_redirect_dance(setup: Setup) -> None:
+    token = login_as(setup.client, "seojun", provider=setup.given)
+    me = setup.client.get("/me", headers=JSON)
+    assert me.status_code == 200
+    assert me.json is not None
+    assert me.json["name"] == "박서준"
+    assert setup.provider.requests_to("authorize") == []
+    assert setup.provider.grant_counts() == {}
+    issued = setup.provider.access_tokens[token.access_token]
+    assert issued.user_sub == me.json["sub"]
+
+
+def test_login_as_stores_the_token_encrypted_in_the_session(setup: Setup) -> None:
+    token = login_as(setup.client, provider=setup.given)
+    cookie = setup.client.get_cookie("session")
+    assert cookie is not None
+    assert token.access_token not in cookie.value
+    assert token.refresh_token is not None
+    assert token.refresh_token not in cookie.value
+    with setup.client.session_transaction() as session:
+        assert isinstance(session[TOKEN_KEY], str)
+
+
+def test_login_as_keeps_the_rest_of_the_session(setup: Setup) -> None:
+    with setup.client.session_transaction() as session:
+        session["cart"] = ["book"]
+    login_as(setup.client, provider=setup.given)
+    with setup.client.session_transaction() as session:
+        assert session["cart"] == ["book"]
+
+
+def test_login_as_grants_the_configured_scopes_or_the_given_ones(
+    setup: Setup,
+) -> None:
+    assert login_as(setup.client, provider=setup.given).scopes == {"profile"}
+    token = login_as(setup.client, scopes="profile email", provider=setup.given)
+    assert token.scopes == {"profile", "email"}
+    me = setup.client.get("/me", headers=JSON)
+    assert me.json is not None
+    assert me.json["email"] == "minji@example.com"
+
+
+def test_login_as_with_expiry_within_the_leeway_refreshes_exactly_once(
+    setup: Setup,
+) -> None:
+    login_as(setup.client, expires_in=60, provider=setup.given)
+    assert setup.client.get("/me", headers=JSON).status_code == 200
+    assert setup.client.get("/me", headers=JSON).status_code == 200
+    assert setup.provider.grant_counts() == {"refresh_token": 1}
+    assert last_request(setup.provider, "token").status == 200
+
+
+def test_login_as_works_with_another_token_storage() -> None:
+    storage = MemoryStorage()
+    app = build_app({"ROCKETPUNCH_SANDBOX": True}, storage=storage)
+    token = login_as(app.test_client(), "alex")
+    assert storage.token == token
+    assert app.test_client().get("/me", headers=JSON).status_code == 200
+
+
+def test_login_as_refuses_an_unknown_user() -> None:
+    app = build_app({"ROCKETPUNCH_SANDBOX": True})
+    with pytest.raises(LookupError, match="nobody"):
+        login_as(app.test_client(), "nobody")
+
+
+def test_login_as_registers_the_app_with_a_bare_provider(
+    rocketpunch_provider: SandboxProvider, rocketpunch_server: SandboxServer
+) -> None:
+    base = rocketpunch_server.url
+    app = build_app(
+        {
+            "ROCKETPUNCH_CLIENT_ID": "own-client",
+            "ROCKETPUNCH_CLIENT_SECRET": "own-secret",
+            "ROCKETPUNCH_AUTHORIZE_URL": f"{base}/oauth/authorize",
+            "ROCKETPUNCH_TOKEN_URL": f"{base}/oauth/token",
+            "ROCKETPUNCH_REVOKE_URL": f"{base}/oauth/revoke",
+            "ROCKETPUNCH_USERINFO_URL": f"{base}/oauth/userinfo",
+            "ROCKETPUNCH_API_BASE_URL": f"{base}/api/v1/",
+        }
+    )
+    client = app.test_client()
+    login_as(client, expires_in=0, provider=rocketpunch_provider)
+    assert "own-client" in rocketpunch_provider.clients
+    assert client.get("/me", headers=JSON).status_code == 200
+    assert rocketpunch_provider.grant_counts()["refresh_token"] == 1
+
+
+def test_login_as_and_complete_login_work_with_the_guide_flavor() -> None:
+    app = build_app(
+        {"ROCKETPUNCH_SANDBOX": True, "ROCKETPUNCH_SANDBOX_FLAVOR": "guide"}
+    )
+    client = app.test_client()
+    assert login_as(client, "alex").scopes == {"profile:read"}
+    me = client.get("/me", headers=JSON)
+    assert me.json is not None
+    assert me.json["preferred_username"] == "alex"
+    other = app.test_client()
+    assert complete_login(other, "seojun", next="/me").location == "/me"
+    assert "code_verifier" not in last_request(sandbox_of(app), "token").params
+
+
+# -- complete_login and logout ---------------------------------------------------
+
+
+def test_complete_login_goes_through_consent_and_callback(setup: Setup) -> None:
+    response = complete_login(setup.client, "alex", next="/me", provider=setup.given)
+    assert response.status_code == 302
+    assert response.location == "/me"
+    me = setup.client.get("/me", headers=JSON)
+    assert me.json is not None
+    assert me.json["preferred_username"] == "alex"
+    assert len(setup.provider.requests_to("authorize")) == 2  # page, then form
+    assert setup.provider.grant_counts() == {"authorization_code": 1}
+    assert "code_verifier" in last_request(setup.provider, "token").params
+
+
+def test_complete_login_deny_reaches_the_error_hook(setup: Setup) -> None:
+    response = complete_login(setup.client, decision="deny", provider=setup.given)
+    assert response.status_code == 403
+    [error] = login_errors(setup.app)
+    assert getattr(error, "error", None) == "access_denied"
+    assert setup.provider.grant_counts() == {}
+
+
+def test_complete_login_reports_a_rejected_consent_form(setup: Setup) -> None:
+    with pytest.raises(AssertionError, match="consent form was rejected"):
+        complete_login(setup.client, "nobody", provider=setup.given)
+
+
+def test_logout_revokes_the_refresh_token(setup: Setup) -> None:
+    token = login_as(setup.client, provider=setup.given)
+    response = logout(setup.client, next="/bye")
+    assert response.status_code == 303
+    assert response.location == "/bye"
+    assert token.refresh_token is not None
+    assert last_request(setup.provider, "revoke").params["token"] == (
+        token.refresh_token
+    )
+    assert setup.provider.refresh_tokens[token.refresh_token].revoked
+    assert setup.client.get("/me", headers=JSON).status_code == 401
+
+
+# -- fault switches: what the app sees -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("switches", "reason"),
+    [
+        ({"token_status": 503}, "server_error"),
+        ({"token_malformed": True}, "invalid_response"),
+    ],
+)
+def test_token_endpoint_faults_fail_the_login_with_a_provider_error(
+    setup: Setup, switches: dict[str, t.Any], reason: str
+) -> None:
+    with misbehave(setup.provider, **switches):
+        response = complete_login(setup.client, provider=setup.given)
+    assert response.status_code == 502
+    [error] = login_errors(setup.app)
+    assert getattr(error, "reason", None) == reason
+    assert setup.client.get("/me", headers=JSON).status_code == 401
+
+
+@pytest.mark.parametrize(
+    "switches", [{"token_delay": 0.5}, {"timeout": True, "timeout_delay": 0.5}]
+)
+def test_slow_token_endpoint_fails_the_refresh_of_an_expired_token(
+    make_setup: SetupFactory, switches: dict[str, t.Any]
+) -> None:
+    setup = make_setup(ROCKETPUNCH_TIMEOUT=0.1)
+    login_as(setup.client, expires_in=0, provider=setup.given)
+    with misbehave(setup.provider, **switches):
+        response = setup.client.get("/me", headers=JSON)
+    assert response.status_code == 504
+    assert response.json is not None
+    assert response.json["error"] == "ProviderError"
+
+
+def test_refused_connections_fail_the_refresh_of_an_expired_token(
+    setup: Setup, request: pytest.FixtureRequest
+) -> None:
+    login_as(setup.client, expires_in=0, provider=setup.given)
+    refused_connections(setup, request)
+    response = setup.client.get("/me", headers=JSON)
+    assert response.status_code == 502
+    assert response.json is not None
+    assert "ProviderError" in response.json["error"]
+
+
+@pytest.mark.parametrize("how", ["refresh_invalid_grant", "revoked refresh token"])
+def test_rejected_refresh_sends_the_user_to_log_in_again(
+    setup: Setup, how: str
+) -> None:
+    token = login_as(setup.client, expires_in=0, provider=setup.given)
+    if how == "refresh_invalid_grant":
+        setup.provider.faults.refresh_invalid_grant = True
+    else:
+        assert token.refresh_token is not None
+        assert setup.provider.revoke(token.refresh_token)
+    response = setup.client.get("/me")
+    assert response.status_code == 302
+    assert "/auth/rocketpunch/login" in response.location
+    assert setup.provider.grant_counts() == {"refresh_token": 1}
+    assert last_request(setup.provider, "token").status == 400
+    with setup.client.session_transaction() as session:
+        assert TOKEN_KEY not in session
+
+
+def test_userinfo_403_reaches_the_app_as_an_api_error_c0011(setup: Setup) -> None:
+    login_as(setup.client, provider=setup.given)
+    with misbehave(setup.provider, userinfo_status=403):
+        me = setup.client.get("/me", headers=JSON)
+    assert me.json == {
+        "error": "APIError",
+        "status": 403,
+        "code": "C0011",
+        "retry_after": None,
+    }
+
+
+def test_rate_limit_reaches_the_app_with_retry_after(setup: Setup) -> None:
+    login_as(setup.client, provider=setup.given)
+    with misbehave(setup.provider, rate_limit_retry_after=17):
+        me = setup.client.get("/me", headers=JSON)
+    assert me.json is not None
+    assert me.json["error"] == RateLimitError.__name__
+    assert (me.json["status"], me.json["code"]) == (429, "C0010")
+    assert me.json["retry_after"] == 17
+
+
+def test_misbehave_restores_the_switches_and_yields_them() -> None:
+    provider = SandboxProvider()
+    provider.faults.token_delay = 0.25
+    with misbehave(provider, token_status=500, token_delay=1.0) as faults:
+        assert faults is provider.faults
+        assert (faults.token_status, faults.token_delay) == (500, 1.0)
+    assert (provider.faults.token_status, provider.faults.token_delay) == (None, 0.25)
+
+
+def test_misbehave_restores_the_switches_after_an_exception() -> None:
+    provider = SandboxProvider()
+    with pytest.raises(ZeroDivisionError), misbehave(provider, userinfo_status=403):
+        _ = 1 / 0
+    assert provider.faults.userinfo_status is None
+
+
+def test_misbehave_names_the_switches_on_a_typo() -> None:
+    with (
+        pytest.raises(TypeError, match=r"token_stauts.*token_status"),
+        misbehave(SandboxProvider(), token_stauts=503),
+    ):
+        pass  # pragma: no cover
+
+
+def test_last_request_says_when_nothing_was_received() -> None:
+    with pytest.raises(AssertionError, match="no request at 'revoke'"):
+        last_request(SandboxProvider(), "revoke")
+
+
+# -- fixtures and the plugin ---------------------------------------------------
+
+
+def test_server_fixture_serves_the_provider_over_http(
+    rocketpunch_provider: SandboxProvider, rocketpunch_server: SandboxServer
+) -> None:
+    assert rocketpunch_server.url.startswith("http://127.0.0.1:")
+    assert rocketpunch_server.provider is rocketpunch_provider
+    answer = requests.get(
+        f"{rocketpunch_server.url}/.well-known/oauth-authorization-server", timeout=5
+    )
+    assert answer.status_code == 200
+    assert last_request(rocketpunch_provider, "metadata").method == "GET"
+
+
+def test_plugin_module_defines_no_hooks_and_no_autouse_fixture() -> None:
+    assert [name for name in dir(kit) if name.startswith("pytest_")] == []
+    for name in ("rocketpunch_provider", "rocketpunch_server", "rocketpunch_config"):
+        marker = getattr(getattr(kit, name), "_fixture_function_marker", None)
+        assert marker is None or not marker.autouse
+
+
+def test_helpers_import_without_pytest() -> None:
+    code = (
+        "import sys; sys.modules['pytest'] = None\n"
+        "import flask_rocketpunch.testing as kit\n"
+        "assert callable(kit.login_as) and not hasattr(kit, 'rocketpunch_server')\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+USER_SUITE = """
+    from flask import Flask
+
+    from flask_rocketpunch import RocketpunchOAuth, current_token
+    from flask_rocketpunch.testing import login_as, sandbox_of
+
+
+    def test_server_fixtures(rocketpunch_provider, rocketpunch_server,
+                             rocketpunch_config):
+        assert rocketpunch_server.provider is rocketpunch_provider
+        assert rocketpunch_config["ROCKETPUNCH_TOKEN_URL"].startswith(
+            rocketpunch_server.url)
+        app = Flask("user_app")
+        app.config.update(SECRET_KEY="s", **rocketpunch_config)
+        RocketpunchOAuth(app)
+        client = app.test_client()
+        token = login_as(client, provider=rocketpunch_provider)
+        with app.test_request_context():
+            assert token.access_token in rocketpunch_provider.access_tokens
+
+
+    def test_in_app_sandbox():
+        app = Flask("user_app")
+        app.config.update(SECRET_KEY="s", ROCKETPUNCH_SANDBOX=True)
+        RocketpunchOAuth(app)
+        login_as(app.test_client(), "alex")
+        assert sandbox_of(app).grant_counts() == {}
+"""
+
+PLAIN_SUITE = """
+    def test_plain(request):
+        print("FIXTURES", sorted(request.fixturenames))
+"""
+
+
+def test_plugin_fixtures_reach_a_user_suite_without_any_import(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_user_suite=textwrap.dedent(USER_SUITE))
+    result = pytester.runpytest_subprocess("-W", "error", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+    listed = pytester.runpytest_subprocess("--fixtures", "-p", "no:cacheprovider")
+    listed.stdout.fnmatch_lines(["*rocketpunch_provider*", "*rocketpunch_server*"])
+
+
+def test_plugin_leaves_a_suite_that_does_not_use_it_unaffected(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_plain=textwrap.dedent(PLAIN_SUITE))
+    args = ("-s", "-W", "error", "-p", "no:cacheprovider")
+    with_kit = pytester.runpytest_subprocess(*args)
+    without_kit = pytester.runpytest_subprocess(*args, "-p", "no:rocketpunch")
+    with_kit.assert_outcomes(passed=1)
+    without_kit.assert_outcomes(passed=1)
+    [line] = [x for x in with_kit.outlines if "FIXTURES" in x]
+    assert line.endswith("FIXTURES ['request']")
+    assert [x for x in without_kit.outlines if "FIXTURES" in x] == [line]
