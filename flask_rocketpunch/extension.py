@@ -64,6 +64,7 @@ class AppState:
     sandbox: SandboxProvider | None = None
     clock: cabc.Callable[[], float] = time.time
     warned_http_redirect: bool = False
+    warned_short_tokens: bool = False
 
 
 class RocketpunchOAuth:

@@ -186,6 +186,16 @@ def _finish_login() -> t.Any:
                 return answer
         return error_response(exc)
     ext.storage.set(token)
+    lifetime = token.expires_in(state.clock())
+    if lifetime <= settings.refresh_leeway and not state.warned_short_tokens:
+        state.warned_short_tokens = True
+        logger.warning(
+            "Rocketpunch issued an access token that lives %d seconds, no longer"
+            " than ROCKETPUNCH_REFRESH_LEEWAY (%d): it is refreshed on every"
+            " request. Set ROCKETPUNCH_REFRESH_LEEWAY below the token's life.",
+            round(lifetime),
+            int(settings.refresh_leeway),
+        )
     logger.info("Login completed; scopes granted: %s.", " ".join(sorted(token.scopes)))
     logged_in.send(current_app._get_current_object(), token=token)  # type: ignore[attr-defined]
     if ext._login_hook is not None:

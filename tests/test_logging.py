@@ -9,15 +9,21 @@ from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import pytest
 import requests
-from dance import CLIENT_ID, CLIENT_SECRET, SECRET_KEY, consent, parse_form
-from flask import Flask
+from dance import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    SECRET_KEY,
+    AppFactory,
+    consent,
+    login,
+    parse_form,
+)
 from flask.testing import FlaskClient
 
 from flask_rocketpunch import login_required_rocketpunch, rocketpunch
 from flask_rocketpunch.crypto import pkce_verifier
 from flask_rocketpunch.sandbox import SandboxProvider, SandboxServer
 
-AppFactory = t.Callable[..., Flask]
 WANTS_JSON = {"Accept": "application/json"}
 
 
@@ -184,3 +190,26 @@ def test_werkzeug_request_line_of_the_callback_has_the_code_redacted(
         *provider.refresh_tokens,
     ]
     assert_no_secret_logged(caplog, secrets, browser_origin=origin)
+
+
+def test_tokens_shorter_than_the_leeway_log_one_warning_saying_what_to_change(
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The sandbox's tokens live 900 seconds: a 1000-second leeway means every
+    # request refreshes, which the developer should hear about once.
+    app = make_app(REFRESH_LEEWAY=1000)
+    caplog.set_level(logging.WARNING, logger="flask_rocketpunch")
+    login(app.test_client())
+    login(app.test_client())
+    warnings = [r for r in caplog.records if "REFRESH_LEEWAY" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "lives 900 seconds" in warnings[0].getMessage()
+
+
+def test_tokens_longer_than_the_leeway_log_no_warning(
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app()
+    caplog.set_level(logging.WARNING, logger="flask_rocketpunch")
+    login(app.test_client())
+    assert not [r for r in caplog.records if "REFRESH_LEEWAY" in r.getMessage()]
