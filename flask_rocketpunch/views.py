@@ -23,11 +23,12 @@ from werkzeug.wrappers import Response as BaseResponse
 from . import flow
 from .crypto import key_id, pkce_challenge, pkce_verifier
 from .exceptions import OAuthError, RocketpunchError, StateError
-from .extension import get_extension
+from .extension import AppState, get_extension
 from .helpers import drop_login
 from .settings import is_loopback_host
 from .signals import logged_in, login_failed
 from .storage import PENDING_KEY, check_cookie_size, secret_keys
+from .tokens import Token
 
 logger = logging.getLogger("flask_rocketpunch")
 
@@ -80,6 +81,7 @@ def begin_login(next_url: str | None, scopes: cabc.Iterable[str] = ()) -> BaseRe
     now = state.clock()
     wanted = settings.scopes | frozenset(scopes)
     login_state = flow.new_state()
+    signing_key = secret_keys()[0]
     session[PENDING_KEY] = flow.remember_login(
         session.get(PENDING_KEY),
         login_state,
@@ -87,14 +89,14 @@ def begin_login(next_url: str | None, scopes: cabc.Iterable[str] = ()) -> BaseRe
             expires_at=now + settings.login_ttl,
             next_url=flow.safe_next(next_url),
             scopes=wanted,
-            key_id=key_id(secret_keys()[0]),
+            key_id=key_id(signing_key),
         ),
         now=now,
         limit=settings.max_pending_logins,
     )
     challenge = None
     if settings.use_pkce:
-        challenge = pkce_challenge(pkce_verifier(secret_keys()[0], login_state))
+        challenge = pkce_challenge(pkce_verifier(signing_key, login_state))
     callback_uri = redirect_uri()
     authorize_url = settings.authorize_url
     if state.sandbox is not None:
@@ -151,8 +153,9 @@ def _finish_login() -> t.Any:
                 now=state.clock(),
                 cookie_sent=cookie_name in request.cookies,
             )
-        finally:
+        except StateError:
             _prune_pending(state.clock())
+            raise
         _store_pending(remaining)
         if args.get("error"):
             raise _callback_error(args)
@@ -186,16 +189,7 @@ def _finish_login() -> t.Any:
                 return answer
         return error_response(exc)
     ext.storage.set(token)
-    lifetime = token.expires_in(state.clock())
-    if lifetime <= settings.refresh_leeway and not state.warned_short_tokens:
-        state.warned_short_tokens = True
-        logger.warning(
-            "Rocketpunch issued an access token that lives %d seconds, no longer"
-            " than ROCKETPUNCH_REFRESH_LEEWAY (%d): it is refreshed on every"
-            " request. Set ROCKETPUNCH_REFRESH_LEEWAY below the token's life.",
-            round(lifetime),
-            int(settings.refresh_leeway),
-        )
+    _warn_if_short_lived(state, token)
     logger.info("Login completed; scopes granted: %s.", " ".join(sorted(token.scopes)))
     logged_in.send(current_app._get_current_object(), token=token)  # type: ignore[attr-defined]
     if ext._login_hook is not None:
@@ -203,6 +197,21 @@ def _finish_login() -> t.Any:
         if answer is not None:
             return answer
     return redirect(pending.next_url or app_path(settings.login_redirect))
+
+
+def _warn_if_short_lived(state: AppState, token: Token) -> None:
+    """Log once per app when tokens live no longer than the refresh leeway."""
+    lifetime = token.expires_in(state.clock())
+    if lifetime > state.settings.refresh_leeway or state.warned_short_tokens:
+        return
+    state.warned_short_tokens = True
+    logger.warning(
+        "Rocketpunch issued an access token that lives %d seconds, no longer"
+        " than ROCKETPUNCH_REFRESH_LEEWAY (%d): it is refreshed on every"
+        " request. Set ROCKETPUNCH_REFRESH_LEEWAY below the token's life.",
+        round(lifetime),
+        int(state.settings.refresh_leeway),
+    )
 
 
 def app_path(path: str) -> str:
