@@ -58,6 +58,10 @@ def create_app(config: cabc.Mapping[str, t.Any] | None = None) -> Flask:
         app.config.update(config)
     # Name, picture and email: the scopes differ between the current provider
     # and the July 2026 guide's.
+    # Its own cookie name: browsers share cookies between ports of one host,
+    # so a local provider that is a Flask app too would overwrite "session".
+    if app.config["SESSION_COOKIE_NAME"] == "session":
+        app.config["SESSION_COOKIE_NAME"] = "example_app_session"
     guide = app.config.get("ROCKETPUNCH_SANDBOX_FLAVOR") == "guide"
     app.config.setdefault(
         "ROCKETPUNCH_SCOPES", "profile:read profile:email" if guide else "profile email"

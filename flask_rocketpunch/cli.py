@@ -59,6 +59,22 @@ def warnings_for(settings: Settings, redirect_uri: str) -> list[str]:
             " cookie on the redirect back from Rocketpunch, so every login fails."
             ' Use "Lax".'
         )
+    redirect_host = parts.hostname
+    provider_hosts = {
+        urlsplit(url).hostname
+        for url in (settings.authorize_url, settings.token_url)
+        if url and not settings.sandbox
+    }
+    if (
+        redirect_host in provider_hosts
+        and config.get("SESSION_COOKIE_NAME", "session") == "session"
+    ):
+        out.append(
+            f"The provider runs on the same host as this app ({redirect_host})."
+            " Browsers share cookies between ports, so if it is a Flask app too,"
+            " its 'session' cookie replaces this app's and every login fails."
+            " Set SESSION_COOKIE_NAME to a name of this app's own."
+        )
     if not config.get("SECRET_KEY"):
         out.append(
             "SECRET_KEY is not set: logins cannot be remembered and tokens cannot"

@@ -192,7 +192,11 @@ def take_login(
         if cookie_sent:
             why = (
                 "this browser has no Rocketpunch login in flight: it was already"
-                " completed, or the session was cleared."
+                " completed, the session was cleared, or another site on the same"
+                " host name replaced the session cookie (browsers share cookies"
+                " between ports: a local provider on another port that is a Flask"
+                " app too uses the same cookie name; give this app its own"
+                " SESSION_COOKIE_NAME)."
             )
         else:
             why = "the browser did not send its session cookie back."

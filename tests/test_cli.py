@@ -153,3 +153,21 @@ def test_check_reports_a_broken_configuration_naming_the_key(
     assert result.exit_code != 0
     assert "ROCKETPUNCH_CLIENT_AUTH" in result.output
     assert "Traceback" not in result.output
+
+
+def test_check_warns_when_a_local_provider_shares_the_host_and_cookie_name(
+    make_app: AppFactory,
+) -> None:
+    # make_app's provider runs on 127.0.0.1: with the app on the same host,
+    # both Flask apps would write a cookie named "session".
+    app = make_app(REDIRECT_URI="http://127.0.0.1:5000/auth/rocketpunch/callback")
+    result = app.test_cli_runner().invoke(args=["rocketpunch", "check"])
+    assert "Browsers share cookies between ports" in result.output
+    assert "SESSION_COOKIE_NAME" in result.output
+
+    app = make_app(
+        REDIRECT_URI="http://127.0.0.1:5000/auth/rocketpunch/callback",
+        SESSION_COOKIE_NAME="client_session",
+    )
+    result = app.test_cli_runner().invoke(args=["rocketpunch", "check"])
+    assert "Browsers share cookies between ports" not in result.output

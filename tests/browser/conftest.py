@@ -218,10 +218,11 @@ class DeferredApp:
     ) -> cabc.Iterable[bytes]:
         assert self.app is not None, "the app is not set yet"
         cookies = environ.get("HTTP_COOKIE", "")
+        name = re.escape(self.app.config["SESSION_COOKIE_NAME"])  # type: ignore[attr-defined]
         self.seen.append(
             (
                 environ.get("PATH_INFO", ""),
-                re.search(r"(?:^|;\s*)session=", cookies) is not None,
+                re.search(rf"(?:^|;\s*){name}=", cookies) is not None,
             )
         )
         return self.app(environ, start_response)

@@ -107,7 +107,9 @@ def log_in_through_provider(page: Page, live: LiveApp) -> list[Response]:
 
 
 def session_cookie(context: BrowserContext, live: LiveApp) -> dict[str, t.Any]:
-    cookies = [c for c in context.cookies(live.url) if c.get("name") == "session"]
+    cookies = [
+        c for c in context.cookies(live.url) if c.get("name") == "example_app_session"
+    ]
     assert len(cookies) == 1, cookies
     return dict(cookies[0])
 
