@@ -14,7 +14,7 @@ import pytest
 from dance import CALLBACK, CLIENT_ID, CLIENT_SECRET, SECRET_KEY, AppFactory
 from flask import Flask
 
-from flask_rocketpunch import RocketpunchOAuth
+from flask_rocketpunch import RocketpunchOAuth, TokenStorage
 from flask_rocketpunch.sandbox import SandboxProvider, SandboxServer
 
 
@@ -35,9 +35,10 @@ def server(provider: SandboxProvider) -> cabc.Iterator[SandboxServer]:
 def make_app(provider: SandboxProvider, server: SandboxServer) -> AppFactory:
     """Build an app whose extension talks to the sandbox server. Keyword
     arguments are ``ROCKETPUNCH_*`` keys without the prefix (or any other
-    config key in upper case with its own name)."""
+    config key in upper case with its own name); ``storage=`` is passed to
+    the extension."""
 
-    def factory(**config: t.Any) -> Flask:
+    def factory(*, storage: TokenStorage | None = None, **config: t.Any) -> Flask:
         app = Flask("client_app")
         app.config.update(
             SECRET_KEY=SECRET_KEY,
@@ -62,7 +63,7 @@ def make_app(provider: SandboxProvider, server: SandboxServer) -> AppFactory:
             config.get("REDIRECT_URI", CALLBACK),
             name="Client App",
         )
-        RocketpunchOAuth(app)
+        RocketpunchOAuth(app, storage=storage)
 
         @app.get("/")
         def home() -> str:

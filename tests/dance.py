@@ -4,12 +4,14 @@ the sandbox's consent form answered as a person would, and the callback."""
 from __future__ import annotations
 
 import collections.abc as cabc
+import typing as t
 from urllib.parse import urlsplit
 
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from flask_rocketpunch import login_required_rocketpunch
 from flask_rocketpunch.testing.consent import _FormParser as ConsentFormParser
 from flask_rocketpunch.testing.consent import answer_consent
 
@@ -20,6 +22,21 @@ CLIENT_ID = "test-client"
 CLIENT_SECRET = "test-secret-Zq9!x:+/="
 SECRET_KEY = "test-secret-key-for-sessions"
 CALLBACK = "http://localhost/auth/rocketpunch/callback"
+LOGIN = "/auth/rocketpunch/login"
+CALLBACK_PATH = "/auth/rocketpunch/callback"
+LOGOUT = "/auth/rocketpunch/logout"
+
+
+def protected_app(make_app: AppFactory, **config: t.Any) -> Flask:
+    """The test app plus a ``/private`` page that needs a Rocketpunch login."""
+    app = make_app(**config)
+
+    @app.get("/private")
+    @login_required_rocketpunch
+    def private() -> str:
+        return "private page"
+
+    return app
 
 
 def parse_form(page: str) -> tuple[str, dict[str, str]]:

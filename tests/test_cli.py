@@ -3,15 +3,11 @@ to register, and warnings about settings that break logins."""
 
 from __future__ import annotations
 
-import typing as t
-
 from click.testing import Result
-from dance import CLIENT_ID, CLIENT_SECRET, SECRET_KEY
+from dance import CLIENT_ID, CLIENT_SECRET, SECRET_KEY, AppFactory
 from flask import Flask
 
 from flask_rocketpunch import RocketpunchOAuth
-
-AppFactory = t.Callable[..., Flask]
 
 KEYS = [
     "CLIENT_ID",

@@ -10,7 +10,7 @@ import typing as t
 
 import pytest
 import requests
-from dance import CLIENT_ID, login
+from dance import CLIENT_ID, AppFactory, login
 from flask import Flask, jsonify, request
 from flask.testing import FlaskClient
 
@@ -28,7 +28,6 @@ from flask_rocketpunch.sandbox import (
     SandboxServer,
 )
 
-AppFactory = t.Callable[..., Flask]
 JSON = dict[str, t.Any]
 
 

@@ -7,7 +7,7 @@ import typing as t
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from dance import consent, login
+from dance import AppFactory, consent, login
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -19,7 +19,6 @@ from flask_rocketpunch import (
 )
 from flask_rocketpunch.sandbox import SandboxProvider, SandboxServer
 
-AppFactory = t.Callable[..., Flask]
 LOGIN_PATH = "/auth/rocketpunch/login"
 WANTS_JSON = {"Accept": "application/json"}
 

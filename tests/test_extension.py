@@ -9,13 +9,19 @@ import typing as t
 from urllib.parse import parse_qsl, unquote_plus, urlsplit
 
 import pytest
-from dance import CALLBACK, CLIENT_ID, CLIENT_SECRET, SECRET_KEY, consent, login
+from dance import (
+    CALLBACK,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    SECRET_KEY,
+    AppFactory,
+    consent,
+    login,
+)
 from flask import Flask
 
 from flask_rocketpunch import ConfigurationError, RocketpunchOAuth
 from flask_rocketpunch.sandbox import SandboxProvider, SandboxServer
-
-AppFactory = t.Callable[..., Flask]
 
 LOGIN = "/auth/rocketpunch/login"
 

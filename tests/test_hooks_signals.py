@@ -6,7 +6,7 @@ from __future__ import annotations
 import typing as t
 from urllib.parse import parse_qsl, urlsplit
 
-from dance import login
+from dance import CALLBACK_PATH, LOGIN, LOGOUT, AppFactory, login, protected_app
 from flask import Flask, redirect
 from flask.testing import FlaskClient
 from werkzeug.wrappers import Response
@@ -23,28 +23,10 @@ from flask_rocketpunch import (
     logged_in,
     logged_out,
     login_failed,
-    login_required_rocketpunch,
     rocketpunch,
     token_refreshed,
 )
 from flask_rocketpunch.sandbox import SandboxProvider
-
-AppFactory = t.Callable[..., Flask]
-
-LOGIN = "/auth/rocketpunch/login"
-CALLBACK_PATH = "/auth/rocketpunch/callback"
-LOGOUT = "/auth/rocketpunch/logout"
-
-
-def protected_app(make_app: AppFactory, **config: t.Any) -> Flask:
-    app = make_app(**config)
-
-    @app.get("/private")
-    @login_required_rocketpunch
-    def private() -> str:
-        return "private page"
-
-    return app
 
 
 def extension(app: Flask) -> RocketpunchOAuth:

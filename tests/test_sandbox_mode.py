@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 import requests
-from dance import login, parse_form
+from dance import AppFactory, login, parse_form
 from flask import Flask
 
 from flask_rocketpunch import (
@@ -20,7 +20,6 @@ from flask_rocketpunch import (
 )
 from flask_rocketpunch.sandbox import SAMPLE_USERS, SandboxProvider, SandboxServer
 
-AppFactory = t.Callable[..., Flask]
 MINJI = SAMPLE_USERS[0]
 PREFIX = "/_rocketpunch_sandbox"
 

@@ -13,7 +13,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from dance import CALLBACK, CLIENT_ID, CLIENT_SECRET, SECRET_KEY, login
+from dance import SECRET_KEY, AppFactory, login
 from flask import Flask, session
 from flask.sessions import SecureCookieSessionInterface
 from flask.testing import FlaskClient
@@ -21,15 +21,13 @@ from itsdangerous import URLSafeTimedSerializer
 
 from flask_rocketpunch import (
     MemoryStorage,
-    RocketpunchOAuth,
     Token,
     TokenStorage,
     login_required_rocketpunch,
     rocketpunch,
 )
-from flask_rocketpunch.sandbox import SandboxProvider, SandboxServer
+from flask_rocketpunch.sandbox import SandboxProvider
 
-AppFactory = t.Callable[..., Flask]
 TOKEN_KEY = "_rocketpunch_token"
 
 
@@ -205,24 +203,9 @@ class SqliteStorage(TokenStorage):
             db.execute("DELETE FROM tokens WHERE uid = ?", (self._uid(),))
 
 
-def storage_app(
-    provider: SandboxProvider, server: SandboxServer, storage: TokenStorage
-) -> Flask:
-    """The same app as ``make_app`` builds, with its own token storage."""
-    app = Flask("client_app")
-    app.config.update(
-        SECRET_KEY=SECRET_KEY,
-        ROCKETPUNCH_CLIENT_ID=CLIENT_ID,
-        ROCKETPUNCH_CLIENT_SECRET=CLIENT_SECRET,
-        ROCKETPUNCH_AUTHORIZE_URL=f"{server.url}/oauth/authorize",
-        ROCKETPUNCH_TOKEN_URL=f"{server.url}/oauth/token",
-        ROCKETPUNCH_REVOKE_URL=f"{server.url}/oauth/revoke",
-        ROCKETPUNCH_USERINFO_URL=f"{server.url}/oauth/userinfo",
-        ROCKETPUNCH_API_BASE_URL=f"{server.url}/api/v1/",
-    )
-    provider.register_client(CLIENT_ID, CLIENT_SECRET, CALLBACK)
-    RocketpunchOAuth(app, storage=storage)
-    return add_views(app)
+def storage_app(make_app: AppFactory, storage: TokenStorage) -> Flask:
+    """The app ``make_app`` builds, with its own token storage."""
+    return add_views(make_app(storage=storage))
 
 
 def use_login_call_logout(
@@ -248,10 +231,10 @@ def use_login_call_logout(
 
 
 def test_memory_storage_is_used_for_login_api_calls_and_logout(
-    provider: SandboxProvider, server: SandboxServer
+    provider: SandboxProvider, make_app: AppFactory
 ) -> None:
     storage = MemoryStorage()
-    browser = storage_app(provider, server, storage).test_client()
+    browser = storage_app(make_app, storage).test_client()
 
     def stored() -> str | None:
         return None if storage.token is None else storage.token.access_token
@@ -260,10 +243,10 @@ def test_memory_storage_is_used_for_login_api_calls_and_logout(
 
 
 def test_custom_sqlite_storage_is_used_for_login_api_calls_and_logout(
-    provider: SandboxProvider, server: SandboxServer, tmp_path: Path
+    provider: SandboxProvider, make_app: AppFactory, tmp_path: Path
 ) -> None:
     storage = SqliteStorage(tmp_path / "tokens.sqlite3")
-    app = storage_app(provider, server, storage)
+    app = storage_app(make_app, storage)
     browser = app.test_client()
 
     def stored() -> str | None:

@@ -14,35 +14,26 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
-from dance import CALLBACK, CLIENT_ID, CLIENT_SECRET, consent, login
+from dance import (
+    CALLBACK,
+    CALLBACK_PATH,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    LOGIN,
+    LOGOUT,
+    AppFactory,
+    consent,
+    login,
+    protected_app,
+)
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from flask_rocketpunch import login_required_rocketpunch
 from flask_rocketpunch.sandbox import SandboxProvider, SandboxServer, s256
 
-AppFactory = t.Callable[..., Flask]
-
-LOGIN = "/auth/rocketpunch/login"
-CALLBACK_PATH = "/auth/rocketpunch/callback"
-LOGOUT = "/auth/rocketpunch/logout"
-
-
 # -- helpers -----------------------------------------------------------------
-
-
-def protected_app(make_app: AppFactory, **config: t.Any) -> Flask:
-    """The test app plus a ``/private`` page that needs a Rocketpunch login."""
-    app = make_app(**config)
-
-    @app.get("/private")
-    @login_required_rocketpunch
-    def private() -> str:
-        return "private page"
-
-    return app
 
 
 def query(url: str) -> dict[str, str]:
