@@ -54,10 +54,27 @@ class TokenManager:
         #: refreshed again in the same request, even when the leeway is
         #: longer than the provider's token life.
         self._refreshed: Token | None = None
+        #: The token as last read from or written to storage, so that one
+        #: request reads the storage once however many API calls it makes.
+        self._known: Token | None = None
+        self._read = False
+
+    def _load(self) -> Token | None:
+        if not self._read:
+            self._known = self.storage.get()
+            self._read = True
+        return self._known
+
+    def _store(self, token: Token | None) -> None:
+        if token is None:
+            self.storage.delete()
+        else:
+            self.storage.set(token)
+        self._known, self._read = token, True
 
     def current(self) -> Token | None:
         """The stored token as it is, possibly expired."""
-        return self.storage.get()
+        return self._load()
 
     def valid_token(self) -> Token:
         """The token, refreshed first if it is expired or within the leeway.
@@ -70,7 +87,7 @@ class TokenManager:
         :raises ProviderError: the token has expired and Rocketpunch cannot be
             reached to refresh it.
         """
-        token = self.storage.get()
+        token = self._load()
         if token is None:
             raise ReauthorizationRequired("You are not logged in with Rocketpunch.")
         now = self.clock()
@@ -106,7 +123,7 @@ class TokenManager:
             stored token has been dropped.
         """
         if not stale.refresh_token:
-            self.storage.delete()
+            self._store(None)
             raise ReauthorizationRequired(
                 "Your Rocketpunch login has expired. Log in again."
             )
@@ -123,12 +140,12 @@ class TokenManager:
                 "The refresh token was rejected (%s); the user must log in again.",
                 exc.error,
             )
-            self.storage.delete()
+            self._store(None)
             raise ReauthorizationRequired(
                 "Your Rocketpunch login is no longer valid (it was revoked or has"
                 " expired). Log in again."
             ) from exc
-        self.storage.set(new)
+        self._store(new)
         self._refreshed = new
         if performed:
             self.on_refresh(new)

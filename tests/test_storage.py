@@ -295,3 +295,35 @@ def test_huge_session_logs_a_warning_before_the_browser_limit(
     assert 3800 < size < 4093
     warnings = [r.getMessage() for r in caplog.records if r.name == "flask_rocketpunch"]
     assert any("close to the 4096-byte limit" in m for m in warnings), warnings
+
+
+class CountingStorage(MemoryStorage):
+    """A memory storage that counts reads, like a database would see them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def get(self) -> Token | None:
+        self.reads += 1
+        return super().get()
+
+
+def test_one_request_reads_the_storage_once_however_many_api_calls(
+    make_app: AppFactory,
+) -> None:
+    storage = CountingStorage()
+    app = make_app(storage=storage)
+
+    @app.get("/three-calls")
+    @login_required_rocketpunch
+    def three_calls() -> dict[str, t.Any]:
+        rocketpunch.get("posts")
+        rocketpunch.get("posts")
+        return rocketpunch.userinfo()
+
+    browser = app.test_client()
+    login(browser)
+    storage.reads = 0
+    assert browser.get("/three-calls").status_code == 200
+    assert storage.reads == 1
