@@ -155,18 +155,9 @@ class RocketpunchClient:
             return self._http.request(
                 method, url, auth=BearerAuth(access_token), **kwargs
             )
-        except requests.Timeout:
-            raise ProviderError(
-                f"The Rocketpunch API did not answer within {kwargs['timeout']}"
-                " seconds. Try again later.",
-                reason="timeout",
-            ) from None
         except requests.RequestException as exc:
-            raise ProviderError(
-                f"The Rocketpunch API could not be reached ({type(exc).__name__})."
-                " Try again later.",
-                reason="connection",
-            ) from None
+            what = "The Rocketpunch API"
+            raise flow.unreachable(exc, what, url, kwargs["timeout"]) from None
 
     def get(self, path: str, **kwargs: t.Any) -> requests.Response:
         """``GET`` an API path; see :meth:`request`."""

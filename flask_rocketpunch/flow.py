@@ -346,25 +346,36 @@ def post_form(
             allow_redirects=False,
             stream=True,
         )
-    except requests.Timeout:
-        logger.warning("%s at %s did not answer in time.", what, _describe(url))
-        raise ProviderError(
-            f"{what} did not answer within {settings.timeout} seconds. Try again"
-            " later; if it persists, check ROCKETPUNCH_TIMEOUT and the network.",
-            reason="timeout",
-        ) from None
     except requests.RequestException as exc:
-        logger.warning(
-            "%s at %s could not be reached (%s).",
-            what,
-            _describe(url),
-            type(exc).__name__,
+        raise unreachable(exc, what, url, settings.timeout) from None
+
+
+def unreachable(
+    exc: requests.RequestException, what: str, url: str, timeout: object
+) -> ProviderError:
+    """The :class:`ProviderError` for a call to ``url`` that failed in
+    transport (timeout or connection), logged without the URL's query.
+
+    :param exc: what requests raised.
+    :param what: the endpoint, for people ("Rocketpunch's token endpoint").
+    :param url: the URL called.
+    :param timeout: the timeout the call had.
+    """
+    if isinstance(exc, requests.Timeout):
+        logger.warning("%s at %s did not answer in time.", what, _describe(url))
+        return ProviderError(
+            f"{what} did not answer within {timeout} seconds. Try again later;"
+            " if it persists, check ROCKETPUNCH_TIMEOUT and the network.",
+            reason="timeout",
         )
-        raise ProviderError(
-            f"{what} could not be reached. Try again later; if it persists, check"
-            " the configured URL and the network.",
-            reason="connection",
-        ) from None
+    logger.warning(
+        "%s at %s could not be reached (%s).", what, _describe(url), type(exc).__name__
+    )
+    return ProviderError(
+        f"{what} could not be reached. Try again later; if it persists, check"
+        " the configured URL and the network.",
+        reason="connection",
+    )
 
 
 def token_request(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import typing as t
 
-from flask import current_app, g
+from flask import current_app, g, session
 from werkzeug.local import LocalProxy
 
 from . import flow
@@ -73,15 +73,15 @@ def is_authorized() -> bool:
     return current_token() is not None
 
 
-def drop_login() -> Token | None:
-    """Revoke the refresh token at ``ROCKETPUNCH_REVOKE_URL`` (a failure is
-    logged and does not stop the logout), drop the token and the logins in
-    flight, and send :data:`~flask_rocketpunch.signals.logged_out`.
+def logout() -> Token | None:
+    """Log the current user out of Rocketpunch in this app, as
+    ``POST <prefix>/logout`` does without the redirect: revoke the refresh
+    token at ``ROCKETPUNCH_REVOKE_URL`` (a failure is logged and does not stop
+    the logout), drop the token and the logins in flight, and send
+    :data:`~flask_rocketpunch.signals.logged_out`.
 
     :return: the token that was dropped, or ``None``.
     """
-    from flask import session
-
     ext, state = get_extension()
     token = ext.storage.get()
     if token is not None:
@@ -99,13 +99,3 @@ def drop_login() -> Token | None:
     g.pop("_rocketpunch_client", None)
     logged_out.send(current_app._get_current_object(), token=token)  # type: ignore[attr-defined]
     return token
-
-
-def logout() -> Token | None:
-    """Log the current user out of Rocketpunch in this app: revoke, drop the
-    token, send ``logged_out``. The same as ``POST <prefix>/logout`` without
-    the redirect.
-
-    :return: the token that was dropped, or ``None``.
-    """
-    return drop_login()

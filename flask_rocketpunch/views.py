@@ -20,11 +20,10 @@ from flask import (
 )
 from werkzeug.wrappers import Response as BaseResponse
 
-from . import flow
+from . import flow, helpers
 from .crypto import key_id, pkce_challenge, pkce_verifier
 from .exceptions import OAuthError, RocketpunchError, StateError
 from .extension import AppState, get_extension
-from .helpers import drop_login
 from .settings import is_loopback_host
 from .signals import logged_in, login_failed
 from .storage import PENDING_KEY, check_cookie_size, secret_keys
@@ -276,7 +275,7 @@ def _prune_pending(now: float) -> None:
 def logout() -> BaseResponse:
     """``POST <prefix>/logout``: revoke and drop the token, then redirect."""
     _, state = get_extension()
-    drop_login()
+    helpers.logout()
     target = flow.safe_next(request.form.get("next") or request.args.get("next"))
     response = redirect(target or app_path(state.settings.login_redirect), 303)
     response.headers["Cache-Control"] = "no-store"

@@ -24,14 +24,7 @@ if t.TYPE_CHECKING:
 
     from browser.conftest import LiveApp, ServeApp
 else:
-
-    def expect(*args: t.Any, **kwargs: t.Any) -> t.Any:
-        """Playwright's ``expect``, imported when first used: without
-        Playwright, the ``browser`` fixture skips the tests instead of the
-        module failing to import."""
-        from playwright.sync_api import expect
-
-        return expect(*args, **kwargs)
+    from browser.lazy import expect
 
 
 pytestmark = pytest.mark.browser
