@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import collections.abc as cabc
 import hashlib
 import hmac
@@ -14,6 +12,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from .encoding import b64url_decode, b64url_encode
 
 _VERSION = b"\x01"
 
@@ -55,8 +55,7 @@ class TokenCipher:
         """Encrypt ``plaintext`` and return URL-safe text."""
         nonce = os.urandom(12)
         sealed = self._keys[0].encrypt(nonce, zlib.compress(plaintext, 9), self._aad)
-        raw = _VERSION + nonce + sealed
-        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+        return b64url_encode(_VERSION + nonce + sealed)
 
     def decrypt(self, text: str) -> bytes | None:
         """Decrypt what :meth:`encrypt` made with any of the keys.
@@ -64,11 +63,8 @@ class TokenCipher:
         :return: the plaintext, or ``None`` if the text is not valid for any
             key (tampered, truncated, or made with a key no longer configured).
         """
-        try:
-            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-        except (binascii.Error, ValueError):
-            return None
-        if len(raw) < 1 + 12 + 16 or raw[:1] != _VERSION:
+        raw = b64url_decode(text)
+        if raw is None or len(raw) < 1 + 12 + 16 or raw[:1] != _VERSION:
             return None
         nonce, sealed = raw[1:13], raw[13:]
         for key in self._keys:
@@ -88,15 +84,14 @@ def pkce_verifier(secret: str | bytes, state: str) -> str:
     ``state``: 43 characters, HMAC-derived so it never has to be stored."""
     key = derive_key(secret, "pkce-verifier")
     digest = hmac.new(key, state.encode("utf-8"), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    return b64url_encode(digest)
 
 
 def key_id(secret: str | bytes) -> str:
     """A short, one-way fingerprint of a secret key (4 characters)."""
-    return base64.urlsafe_b64encode(derive_key(secret, "key-id")[:3]).decode("ascii")
+    return b64url_encode(derive_key(secret, "key-id")[:3])
 
 
 def pkce_challenge(verifier: str) -> str:
     """The ``S256`` code challenge of ``verifier`` (RFC 7636 section 4.2)."""
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    return b64url_encode(hashlib.sha256(verifier.encode("ascii")).digest())

@@ -11,6 +11,7 @@ from flask import current_app, request
 from .exceptions import ReauthorizationRequired
 from .extension import get_extension
 from .helpers import token_manager
+from .scopes import ScopeValue, parse_scopes
 
 F = t.TypeVar("F", bound=cabc.Callable[..., t.Any])
 
@@ -21,12 +22,12 @@ def login_required_rocketpunch(view: F) -> F: ...
 
 @t.overload
 def login_required_rocketpunch(
-    view: None = None, *, scopes: cabc.Iterable[str] | None = None
+    view: None = None, *, scopes: ScopeValue = None
 ) -> cabc.Callable[[F], F]: ...
 
 
 def login_required_rocketpunch(
-    view: F | None = None, *, scopes: cabc.Iterable[str] | None = None
+    view: F | None = None, *, scopes: ScopeValue = None
 ) -> F | cabc.Callable[[F], F]:
     """Protect a view: only users logged in with Rocketpunch may see it.
 
@@ -46,7 +47,7 @@ def login_required_rocketpunch(
 
     .. versionadded:: 0.1
     """
-    needed = frozenset(s for item in (scopes or ()) for s in item.split())
+    needed = parse_scopes(scopes)
 
     def decorator(f: F) -> F:
         @functools.wraps(f)

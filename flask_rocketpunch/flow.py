@@ -8,7 +8,6 @@ testable without a request.
 
 from __future__ import annotations
 
-import base64
 import collections.abc as cabc
 import dataclasses
 import hashlib
@@ -21,6 +20,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import requests
 
+from .encoding import b64url_encode
 from .exceptions import (
     NoLoginInFlightError,
     OAuthError,
@@ -28,8 +28,9 @@ from .exceptions import (
     StateExpiredError,
     StateMismatchError,
 )
+from .scopes import parse_scopes
 from .settings import Settings
-from .tokens import Token, parse_scopes
+from .tokens import Token
 
 logger = logging.getLogger("flask_rocketpunch")
 
@@ -67,7 +68,7 @@ def state_key(state: str) -> str:
     and tells nothing to someone who reads the cookie.
     """
     digest = hashlib.sha256(state.encode("utf-8", "surrogatepass")).digest()
-    return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode("ascii")
+    return b64url_encode(digest[:16])
 
 
 def safe_next(value: object) -> str | None:

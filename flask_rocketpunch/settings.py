@@ -10,7 +10,7 @@ import typing as t
 from urllib.parse import urlsplit
 
 from .exceptions import ConfigurationError
-from .tokens import parse_scopes
+from .scopes import parse_scopes
 
 #: Production endpoints, from Rocketpunch's current OpenAPI description.
 AUTHORIZE_URL = "https://developers.rocketpunch.com/oauth/authorize"

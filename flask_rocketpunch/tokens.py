@@ -8,18 +8,10 @@ import math
 import typing as t
 
 from .exceptions import ProviderError
+from .scopes import parse_scopes, scope_string
 
 #: The longest access token life accepted, in seconds (ten years).
 MAX_EXPIRES_IN = 10 * 365 * 24 * 3600
-
-
-def parse_scopes(value: str | cabc.Iterable[str] | None) -> frozenset[str]:
-    """Turn a space-separated string or an iterable of scopes into a set."""
-    if value is None:
-        return frozenset()
-    if isinstance(value, str):
-        return frozenset(value.split())
-    return frozenset(s for item in value for s in str(item).split())
 
 
 def _invalid(detail: str) -> ProviderError:
@@ -146,7 +138,7 @@ class Token:
         if self.refresh_token:
             out["r"] = self.refresh_token
         if self.scopes:
-            out["s"] = " ".join(sorted(self.scopes))
+            out["s"] = scope_string(self.scopes)
         return out
 
     @classmethod

@@ -7,7 +7,8 @@ import typing as t
 import pytest
 
 from flask_rocketpunch.exceptions import ProviderError
-from flask_rocketpunch.tokens import Token, parse_scopes
+from flask_rocketpunch.scopes import parse_scopes
+from flask_rocketpunch.tokens import Token
 
 NOW = 1_700_000_000.0
 ACCESS = "at-secret-3f9c1e"

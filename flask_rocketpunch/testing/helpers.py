@@ -13,7 +13,8 @@ from werkzeug.test import TestResponse
 
 from ..extension import RocketpunchOAuth
 from ..sandbox import Faults, RecordedRequest, SandboxClient, SandboxProvider
-from ..tokens import Token, parse_scopes
+from ..scopes import parse_scopes
+from ..tokens import Token
 from .consent import answer_consent
 
 #: The user :func:`login_as` and :func:`complete_login` log in by default.
