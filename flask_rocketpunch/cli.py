@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import click
 from flask import current_app, url_for
 from flask.cli import AppGroup
 
 from .exceptions import ConfigurationError
-from .settings import Settings, is_loopback_host, load_settings
+from .settings import (
+    NO_SECRET_KEY,
+    Settings,
+    load_settings,
+    plain_http_redirect_warning,
+)
 
 cli = AppGroup("rocketpunch", help="Commands of flask-rocketpunch.")
-
-
-def mask(value: object) -> str:
-    """Show that a secret is set without showing it."""
-    if not value:
-        return "(not set)"
-    return f"******** ({len(str(value))} characters)"
 
 
 def computed_redirect_uri(settings: Settings) -> tuple[str, bool]:
@@ -34,18 +34,12 @@ def computed_redirect_uri(settings: Settings) -> tuple[str, bool]:
 
 def warnings_for(settings: Settings, redirect_uri: str) -> list[str]:
     """What in the configuration will likely break a login."""
-    from urllib.parse import urlsplit
-
     config = current_app.config
     out = []
     parts = urlsplit(redirect_uri)
-    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
-        out.append(
-            f"The redirect URI {redirect_uri} uses plain http:// on a public host."
-            " Behind a proxy that terminates TLS, wrap the app with"
-            " werkzeug.middleware.proxy_fix.ProxyFix, or set"
-            " ROCKETPUNCH_REDIRECT_URI to the https:// URL."
-        )
+    http_warning = plain_http_redirect_warning(redirect_uri)
+    if http_warning is not None:
+        out.append(http_warning)
     samesite = str(config.get("SESSION_COOKIE_SAMESITE") or "").lower()
     if not samesite:
         out.append(
@@ -76,10 +70,7 @@ def warnings_for(settings: Settings, redirect_uri: str) -> list[str]:
             " Set SESSION_COOKIE_NAME to a name of this app's own."
         )
     if not config.get("SECRET_KEY"):
-        out.append(
-            "SECRET_KEY is not set: logins cannot be remembered and tokens cannot"
-            " be encrypted. Set it to a long random value."
-        )
+        out.append(NO_SECRET_KEY)
     if settings.sandbox:
         out.append(
             "ROCKETPUNCH_SANDBOX is on: logins use the built-in stand-in provider."
@@ -102,28 +93,7 @@ def check() -> None:
     except ConfigurationError as exc:
         raise click.ClickException(exc.message) from None
     uri, guessed = computed_redirect_uri(settings)
-    rows = [
-        ("CLIENT_ID", settings.client_id),
-        ("CLIENT_SECRET", mask(settings.client_secret)),
-        ("SCOPES", " ".join(sorted(settings.scopes))),
-        ("REDIRECT_URI", settings.redirect_uri or "(computed from the request)"),
-        ("URL_PREFIX", settings.url_prefix),
-        ("AUTHORIZE_URL", settings.authorize_url or "(sandbox consent page)"),
-        ("TOKEN_URL", settings.token_url),
-        ("REVOKE_URL", settings.revoke_url or "(no revocation)"),
-        ("USERINFO_URL", settings.userinfo_url),
-        ("API_BASE_URL", settings.api_base_url),
-        ("CLIENT_AUTH", settings.client_auth),
-        ("LOGIN_REDIRECT", settings.login_redirect),
-        ("REFRESH_LEEWAY", f"{settings.refresh_leeway:g}"),
-        ("USE_PKCE", str(settings.use_pkce)),
-        ("TIMEOUT", str(settings.timeout)),
-        ("SANDBOX", str(settings.sandbox)),
-        ("SANDBOX_FLAVOR", settings.sandbox_flavor),
-        ("INSECURE_TRANSPORT", str(settings.insecure_transport)),
-        ("LOGIN_TTL", f"{settings.login_ttl:g}"),
-        ("MAX_PENDING_LOGINS", str(settings.max_pending_logins)),
-    ]
+    rows = settings.rows()
     click.echo("Effective configuration:")
     for key, value in rows:
         click.echo(f"  ROCKETPUNCH_{key:<19} {value}")

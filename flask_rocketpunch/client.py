@@ -10,8 +10,8 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from requests.auth import AuthBase
 
-from . import flow
 from .exceptions import APIError, ProviderError, RateLimitError
+from .http import read_json, unreachable
 from .manager import TokenManager
 from .settings import Settings
 
@@ -157,7 +157,7 @@ class RocketpunchClient:
             )
         except requests.RequestException as exc:
             what = "The Rocketpunch API"
-            raise flow.unreachable(exc, what, url, kwargs["timeout"]) from None
+            raise unreachable(exc, what, url, kwargs["timeout"]) from None
 
     def get(self, path: str, **kwargs: t.Any) -> requests.Response:
         """``GET`` an API path; see :meth:`request`."""
@@ -189,7 +189,7 @@ class RocketpunchClient:
         """
         response = self._send("GET", self._settings.userinfo_url, {"stream": True})
         with response:
-            claims = flow.read_json(response, "Rocketpunch's userinfo endpoint")
+            claims = read_json(response, "Rocketpunch's userinfo endpoint")
         if not isinstance(claims, dict):
             raise ProviderError(
                 "Rocketpunch's userinfo endpoint did not answer with a JSON object.",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections.abc as cabc
+import functools
 import hashlib
 import hmac
 import os
@@ -82,9 +83,7 @@ class TokenCipher:
 def pkce_verifier(secret: str | bytes, state: str) -> str:
     """The PKCE ``code_verifier`` (RFC 7636) of the login identified by
     ``state``: 43 characters, HMAC-derived so it never has to be stored."""
-    key = derive_key(secret, "pkce-verifier")
-    digest = hmac.new(key, state.encode("utf-8"), hashlib.sha256).digest()
-    return b64url_encode(digest)
+    return keyring((secret,)).pkce_verifier(state)
 
 
 def key_id(secret: str | bytes) -> str:
@@ -95,3 +94,44 @@ def key_id(secret: str | bytes) -> str:
 def pkce_challenge(verifier: str) -> str:
     """The ``S256`` code challenge of ``verifier`` (RFC 7636 section 4.2)."""
     return b64url_encode(hashlib.sha256(verifier.encode("ascii")).digest())
+
+
+class KeyRing:
+    """Everything derived from one set of secret keys, made once per set.
+
+    The current key (first) seals tokens and derives new PKCE verifiers; the
+    fallbacks still open tokens and finish logins started before a rotation.
+
+    :param secrets: the current secret key first, then the fallbacks.
+    """
+
+    def __init__(self, secrets: cabc.Sequence[str | bytes]) -> None:
+        if not secrets:
+            raise ValueError("at least one secret key is needed")
+        #: Seals and opens tokens at rest.
+        self.cipher = TokenCipher(secrets)
+        #: The fingerprint of each key, in order (see :func:`key_id`).
+        self.key_ids: tuple[str, ...] = tuple(key_id(s) for s in secrets)
+        self._pkce_keys = tuple(derive_key(s, "pkce-verifier") for s in secrets)
+
+    def pkce_verifier(self, state: str, key_id: str = "") -> str:
+        """The PKCE ``code_verifier`` (RFC 7636) of the login identified by
+        ``state``: 43 characters, HMAC-derived so it never has to be stored.
+
+        :param state: the login's ``state``.
+        :param key_id: the fingerprint of the key that started the login; the
+            current key when it is not one of this ring's.
+        """
+        index = self.key_ids.index(key_id) if key_id in self.key_ids else 0
+        mac = hmac.new(self._pkce_keys[index], state.encode("utf-8"), hashlib.sha256)
+        return b64url_encode(mac.digest())
+
+    def pkce_challenge(self, state: str) -> str:
+        """The ``S256`` challenge of a new login's verifier (current key)."""
+        return pkce_challenge(self.pkce_verifier(state))
+
+
+@functools.lru_cache(maxsize=16)
+def keyring(secrets: tuple[str | bytes, ...]) -> KeyRing:
+    """The :class:`KeyRing` of ``secrets``, made once and then reused."""
+    return KeyRing(secrets)

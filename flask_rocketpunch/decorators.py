@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import collections.abc as cabc
 import functools
+import inspect
 import typing as t
 
 from flask import current_app, request
 
 from .exceptions import ReauthorizationRequired
-from .extension import get_extension
 from .helpers import token_manager
 from .scopes import ScopeValue, parse_scopes
+from .state import current_state
 
 F = t.TypeVar("F", bound=cabc.Callable[..., t.Any])
 
@@ -50,28 +51,41 @@ def login_required_rocketpunch(
     needed = parse_scopes(scopes)
 
     def decorator(f: F) -> F:
+        is_async = inspect.iscoroutinefunction(f)
+
         @functools.wraps(f)
         def decorated(*args: t.Any, **kwargs: t.Any) -> t.Any:
-            if request.method == "OPTIONS":
+            if request.method != "OPTIONS":
+                refused = _check(needed)
+                if refused is not None:
+                    return refused
+            if is_async:
                 return current_app.ensure_sync(f)(*args, **kwargs)
-            ext, _ = get_extension()
-            try:
-                token = token_manager().valid_token()
-            except ReauthorizationRequired as exc:
-                return ext.unauthorized(exc)
-            if not token.has_scopes(needed):
-                return ext.unauthorized(
-                    ReauthorizationRequired(
-                        "This page needs more Rocketpunch permissions: "
-                        + ", ".join(sorted(needed - token.scopes))
-                        + ".",
-                        scopes=token.scopes | needed,
-                    )
-                )
-            return current_app.ensure_sync(f)(*args, **kwargs)
+            return f(*args, **kwargs)
 
         return t.cast(F, decorated)
 
     if view is not None:
         return decorator(view)
     return decorator
+
+
+def _check(needed: frozenset[str]) -> t.Any:
+    """``None`` when the current user may see a view that needs ``needed``,
+    else the answer to send instead."""
+    state = current_state()
+    ext = state.ext
+    try:
+        token = token_manager(state).valid_token()
+    except ReauthorizationRequired as exc:
+        return ext.unauthorized(exc)
+    if needed and not token.has_scopes(needed):
+        return ext.unauthorized(
+            ReauthorizationRequired(
+                "This page needs more Rocketpunch permissions: "
+                + ", ".join(sorted(needed - token.scopes))
+                + ".",
+                scopes=token.scopes | needed,
+            )
+        )
+    return None

@@ -7,10 +7,31 @@ catches them all. Each class carries the data a caller needs to react, and an
 
 from __future__ import annotations
 
+import collections.abc as cabc
 import typing as t
 
 if t.TYPE_CHECKING:
     import requests
+
+#: The status of the default error page for an :class:`OAuthError`, by its
+#: ``error`` code; any other code answers ``400``.
+OAUTH_ERROR_STATUS: cabc.Mapping[str, int] = {
+    "access_denied": 403,
+    "invalid_client": 500,
+    "server_error": 503,
+    "temporarily_unavailable": 503,
+}
+
+#: What to check, added to the message of an :class:`OAuthError` with this
+#: ``error`` code when the message is not given.
+OAUTH_ERROR_ADVICE: cabc.Mapping[str, str] = {
+    "invalid_client": "Check ROCKETPUNCH_CLIENT_ID, ROCKETPUNCH_CLIENT_SECRET and"
+    " ROCKETPUNCH_CLIENT_AUTH.",
+}
+
+#: The status of the default error page for a :class:`ProviderError`, by its
+#: ``reason``; any other reason answers ``502``.
+PROVIDER_ERROR_STATUS: cabc.Mapping[str, int] = {"timeout": 504}
 
 
 class RocketpunchError(Exception):
@@ -49,8 +70,6 @@ class OAuthError(RocketpunchError):
     :param error_uri: a page about the error, if the provider sent one.
     """
 
-    http_status = 400
-
     def __init__(
         self,
         error: str,
@@ -69,7 +88,10 @@ class OAuthError(RocketpunchError):
             message = f"Rocketpunch answered with the OAuth error {error!r}"
             if error_description:
                 message += f": {error_description}"
+            if error in OAUTH_ERROR_ADVICE:
+                message += f". {OAUTH_ERROR_ADVICE[error]}"
         super().__init__(message)
+        self.http_status = OAUTH_ERROR_STATUS.get(error, 400)
 
 
 class StateError(RocketpunchError):
@@ -110,8 +132,6 @@ class ProviderError(RocketpunchError):
     :param status_code: the HTTP status of the provider's answer, if any.
     """
 
-    http_status = 502
-
     def __init__(
         self, message: str, *, reason: str, status_code: int | None = None
     ) -> None:
@@ -120,8 +140,7 @@ class ProviderError(RocketpunchError):
         self.reason = reason
         #: The HTTP status the provider answered with, or ``None``.
         self.status_code = status_code
-        if reason == "timeout":
-            self.http_status = 504
+        self.http_status = PROVIDER_ERROR_STATUS.get(reason, 502)
 
 
 class ReauthorizationRequired(RocketpunchError):

@@ -4,67 +4,33 @@ from __future__ import annotations
 
 import collections.abc as cabc
 import copy
-import dataclasses
 import logging
-import time
 import typing as t
 import weakref
-from http.cookiejar import DefaultCookiePolicy
-from importlib.metadata import PackageNotFoundError, version
 
-import requests
 from flask import Flask, current_app, jsonify, redirect, request, url_for
 
+from .cli import cli
 from .exceptions import ReauthorizationRequired, RocketpunchError
 from .logs import install_redaction
-from .refresh import RefreshCoordinator
-from .settings import DEFAULTS, SANDBOX_ORIGIN, Settings, load_settings
+from .settings import DEFAULTS, NO_SECRET_KEY, SANDBOX_ORIGIN, load_settings
+from .state import EXTENSION_KEY, AppState, ResponseReturn
 from .storage import SessionStorage, TokenStorage
 from .tokens import Token
+from .views import begin_login, create_blueprint, error_response, wants_json
 
 if t.TYPE_CHECKING:
-    from werkzeug.wrappers import Response as BaseResponse
-
     from .sandbox import Flavor, SandboxProvider
+    from .settings import Settings
 
 logger = logging.getLogger("flask_rocketpunch")
 
-ResponseReturn = t.Union["BaseResponse", str, tuple[t.Any, ...], dict[str, t.Any]]
 LoginHook = cabc.Callable[[Token], ResponseReturn | None]
 ErrorHook = cabc.Callable[[RocketpunchError], ResponseReturn | None]
 UnauthorizedHandler = cabc.Callable[[ReauthorizationRequired], ResponseReturn]
 
 #: Where the in-process sandbox's consent page is mounted in the app.
 SANDBOX_PREFIX = "/_rocketpunch_sandbox"
-
-try:
-    __version__ = version("flask-rocketpunch")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0"
-
-
-def _http_session(settings: Settings) -> requests.Session:
-    """A pooled HTTP session for one app. It holds no credentials: each call
-    passes its own, and cookies are refused so nothing of one user's call can
-    reach another's."""
-    http = requests.Session()
-    http.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-    http.headers["User-Agent"] = f"flask-rocketpunch/{__version__}"
-    http.max_redirects = 0
-    return http
-
-
-@dataclasses.dataclass
-class AppState:
-    """What the extension keeps for one app (never on the extension itself)."""
-
-    settings: Settings
-    http: requests.Session
-    coordinator: RefreshCoordinator
-    sandbox: SandboxProvider | None = None
-    clock: cabc.Callable[[], float] = time.time
-    warned_http_redirect: bool = False
-    warned_short_tokens: bool = False
 
 
 class RocketpunchOAuth:
@@ -114,7 +80,7 @@ class RocketpunchOAuth:
             names it and says how to set it.
         :raises RuntimeError: the app already has a RocketpunchOAuth.
         """
-        if "rocketpunch" in app.extensions:
+        if EXTENSION_KEY in app.extensions:
             raise RuntimeError(
                 "A 'RocketpunchOAuth' instance has already been registered on this"
                 " Flask app. Import and use that instance instead."
@@ -123,29 +89,19 @@ class RocketpunchOAuth:
         for key, value in DEFAULTS.items():
             app.config.setdefault(f"ROCKETPUNCH_{key}", copy.copy(value))
 
-        state = AppState(
-            settings=settings,
-            http=_http_session(settings),
-            coordinator=RefreshCoordinator(),
-        )
+        state = AppState(ext=self, settings=settings)
         if settings.sandbox:
             state.sandbox = _mount_sandbox(app, state)
         self._states[app] = state
-        app.extensions["rocketpunch"] = self
-
-        from .cli import cli
-        from .views import create_blueprint
+        app.extensions[EXTENSION_KEY] = self
 
         app.register_blueprint(create_blueprint(settings.url_prefix))
-        app.register_error_handler(ReauthorizationRequired, self._on_reauthorize)
-        app.register_error_handler(RocketpunchError, _error_page)
+        app.register_error_handler(ReauthorizationRequired, self.unauthorized)
+        app.register_error_handler(RocketpunchError, error_response)
         app.cli.add_command(cli)
         install_redaction()
         if not app.config.get("SECRET_KEY"):
-            logger.warning(
-                "SECRET_KEY is not set: logins will fail until it is. Set it to a"
-                " long random value before the first request."
-            )
+            logger.warning("%s", NO_SECRET_KEY)
 
     def app_state(self, app: Flask | None = None) -> AppState:
         """The state kept for ``app`` (default: the current app).
@@ -183,6 +139,13 @@ class RocketpunchOAuth:
         self._login_hook = f
         return f
 
+    def run_login_hook(self, token: Token) -> ResponseReturn | None:
+        """Call the :meth:`on_login` hook, if one is registered, with the new
+        token; return what it returned (a response replaces the redirect)."""
+        if self._login_hook is None:
+            return None
+        return self._login_hook(token)
+
     def on_error(self, f: ErrorHook) -> ErrorHook:
         """Register a function called when a login fails at the callback, with
         the :class:`~flask_rocketpunch.RocketpunchError` (an
@@ -192,6 +155,14 @@ class RocketpunchOAuth:
         """
         self._error_hook = f
         return f
+
+    def run_error_hook(self, error: RocketpunchError) -> ResponseReturn | None:
+        """Call the :meth:`on_error` hook, if one is registered, with the
+        error; return what it returned (a response replaces the default
+        error page)."""
+        if self._error_hook is None:
+            return None
+        return self._error_hook(error)
 
     def unauthorized_handler(self, f: UnauthorizedHandler) -> UnauthorizedHandler:
         """Register the function that answers requests to protected views
@@ -217,7 +188,7 @@ class RocketpunchOAuth:
         if request.method == "GET":
             next_url = request.script_root + request.full_path.rstrip("?")
         login_url = url_for("rocketpunch.login", next=next_url)
-        if _wants_json():
+        if wants_json():
             body = jsonify(
                 error="login_required", message=error.message, login_url=login_url
             )
@@ -225,27 +196,8 @@ class RocketpunchOAuth:
             body.headers["WWW-Authenticate"] = 'Bearer realm="rocketpunch"'
             return body
         if error.scopes:
-            from .views import begin_login
-
             return begin_login(next_url, error.scopes)
         return redirect(login_url)
-
-    def _on_reauthorize(self, error: ReauthorizationRequired) -> ResponseReturn:
-        return self.unauthorized(error)
-
-
-def _wants_json() -> bool:
-    """Whether the client prefers JSON to HTML (API clients, fetch calls)."""
-    if request.is_json:
-        return True
-    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json"
-
-
-def _error_page(error: RocketpunchError) -> ResponseReturn:
-    from .views import error_response
-
-    return error_response(error)
 
 
 def _mount_sandbox(app: Flask, state: AppState) -> SandboxProvider:
@@ -269,20 +221,6 @@ def _mount_sandbox(app: Flask, state: AppState) -> SandboxProvider:
         " not to Rocketpunch. Never turn it on in production."
     )
     return provider
-
-
-def get_extension() -> tuple[RocketpunchOAuth, AppState]:
-    """The extension and state of the current app.
-
-    :raises RuntimeError: the current app has no RocketpunchOAuth.
-    """
-    ext = current_app.extensions.get("rocketpunch")
-    if not isinstance(ext, RocketpunchOAuth):
-        raise RuntimeError(
-            "RocketpunchOAuth is not set up on this app: call"
-            " RocketpunchOAuth(app) or rp.init_app(app) first."
-        )
-    return ext, ext.app_state()
 
 
 __all__ = ["RocketpunchOAuth"]

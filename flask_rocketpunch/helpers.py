@@ -3,56 +3,60 @@ logging out. The Flask edge of the token logic."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import typing as t
 
-from flask import current_app, g, session
+from flask import Flask, current_app, g, session
 from werkzeug.local import LocalProxy
 
 from . import flow
 from .client import RocketpunchClient
 from .exceptions import ProviderError
-from .extension import get_extension
 from .manager import TokenManager
+from .pending import PENDING_KEY
 from .signals import logged_out, token_refreshed
-from .storage import PENDING_KEY
+from .state import AppState, current_state
 from .tokens import Token
 
 logger = logging.getLogger("flask_rocketpunch")
 
 
-def token_manager() -> TokenManager:
+def _send_refreshed(app: Flask, token: Token) -> None:
+    token_refreshed.send(app, token=token)
+
+
+def token_manager(state: AppState | None = None) -> TokenManager:
     """The current user's :class:`~flask_rocketpunch.manager.TokenManager`,
-    made once per request."""
-    manager = g.get("_rocketpunch_manager")
+    made once per request.
+
+    :param state: the current app's state, when the caller has it already.
+    """
+    manager: TokenManager | None = g.get("_rocketpunch_manager")
     if manager is None:
-        ext, state = get_extension()
+        state = state or current_state()
         app = current_app._get_current_object()  # type: ignore[attr-defined]
-
-        def on_refresh(token: Token) -> None:
-            token_refreshed.send(app, token=token)
-
         manager = TokenManager(
-            storage=ext.storage,
+            storage=state.ext.storage,
             settings=state.settings,
             http=state.http,
             coordinator=state.coordinator,
             clock=state.clock,
-            on_refresh=on_refresh,
+            on_refresh=functools.partial(_send_refreshed, app),
         )
         g._rocketpunch_manager = manager
-    return t.cast(TokenManager, manager)
+    return manager
 
 
 def _get_client() -> RocketpunchClient:
-    client = g.get("_rocketpunch_client")
+    client: RocketpunchClient | None = g.get("_rocketpunch_client")
     if client is None:
-        _, state = get_extension()
+        state = current_state()
         client = RocketpunchClient(
-            http=state.http, settings=state.settings, tokens=token_manager()
+            http=state.http, settings=state.settings, tokens=token_manager(state)
         )
         g._rocketpunch_client = client
-    return t.cast(RocketpunchClient, client)
+    return client
 
 
 #: The Rocketpunch API client for the current request's user: ``get``,
@@ -82,8 +86,9 @@ def logout() -> Token | None:
 
     :return: the token that was dropped, or ``None``.
     """
-    ext, state = get_extension()
-    token = ext.storage.get()
+    state = current_state()
+    storage = state.ext.storage
+    token = storage.get()
     if token is not None:
         try:
             flow.revoke_token(state.http, state.settings, token)
@@ -93,7 +98,7 @@ def logout() -> Token | None:
                 " here anyway.",
                 exc.reason,
             )
-    ext.storage.delete()
+    storage.delete()
     session.pop(PENDING_KEY, None)
     g.pop("_rocketpunch_manager", None)
     g.pop("_rocketpunch_client", None)

@@ -43,3 +43,14 @@ def install_redaction(logger_name: str = "werkzeug") -> None:
     target = logging.getLogger(logger_name)
     if not any(isinstance(f, RedactFilter) for f in target.filters):
         target.addFilter(RedactFilter())
+
+
+def neutral(value: object, limit: int = 200) -> str:
+    """``value`` made safe for a log line: control characters (a newline
+    would forge a record) and other non-printable ones escaped, and cut to
+    ``limit`` characters. For anything that came from a request or a
+    provider."""
+    text = str(value)[:limit]
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

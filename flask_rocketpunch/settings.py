@@ -23,62 +23,109 @@ API_BASE_URL = "https://openapi.rocketpunch.com/api/v1/"
 #: top-level domain never resolves (RFC 2606), so nothing leaves the process.
 SANDBOX_ORIGIN = "http://rocketpunch-sandbox.invalid"
 
-#: Every key with its default, in one place (names without the prefix).
-DEFAULTS: dict[str, t.Any] = {
-    "CLIENT_ID": None,
-    "CLIENT_SECRET": None,
-    "SCOPES": ["profile"],
-    "REDIRECT_URI": None,
-    "URL_PREFIX": "/auth/rocketpunch",
-    "AUTHORIZE_URL": AUTHORIZE_URL,
-    "TOKEN_URL": TOKEN_URL,
-    "REVOKE_URL": REVOKE_URL,
-    "USERINFO_URL": USERINFO_URL,
-    "API_BASE_URL": API_BASE_URL,
-    "CLIENT_AUTH": "client_secret_post",
-    "LOGIN_REDIRECT": "/",
-    "REFRESH_LEEWAY": 300,
-    "USE_PKCE": True,
-    "TIMEOUT": 5.0,
-    "SANDBOX": False,
-    "SANDBOX_FLAVOR": "current",
-    "INSECURE_TRANSPORT": False,
-    "LOGIN_TTL": 600,
-    "MAX_PENDING_LOGINS": 5,
-}
-
 CLIENT_AUTH_METHODS = ("client_secret_post", "client_secret_basic")
 SANDBOX_FLAVORS = ("current", "guide")
 
-Timeout: t.TypeAlias = "float | tuple[float, float]"
+Timeout: t.TypeAlias = float | tuple[float, float]
+
+#: Said wherever a missing ``SECRET_KEY`` is noticed.
+NO_SECRET_KEY = (
+    "SECRET_KEY is not set. flask-rocketpunch keeps logins in the session and"
+    " encrypts tokens with a key derived from it: set app.config"
+    '["SECRET_KEY"] (or FLASK_SECRET_KEY with from_prefixed_env()) to a long'
+    " random value, for example from secrets.token_hex()."
+)
+
+
+def _key(default: t.Any, *, unset: str | None = None, secret: bool = False) -> t.Any:
+    """A :class:`Settings` field read from ``ROCKETPUNCH_<NAME>``.
+
+    :param default: the key's default in ``app.config``.
+    :param unset: what ``flask rocketpunch check`` shows when the value is
+        ``None``.
+    :param secret: never shown, only whether it is set.
+    """
+    return dataclasses.field(
+        repr=not secret, metadata={"default": default, "unset": unset}
+    )
 
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
     """The validated configuration of one app. Built by :func:`load_settings`;
-    the OAuth logic takes it as a plain argument."""
+    the OAuth logic takes it as a plain argument. Each field is the key
+    ``ROCKETPUNCH_<FIELD NAME IN UPPER CASE>``; :data:`DEFAULTS` and
+    ``flask rocketpunch check`` are made from these fields."""
 
-    client_id: str
-    client_secret: str = dataclasses.field(repr=False)
-    scopes: frozenset[str]
-    redirect_uri: str | None
-    url_prefix: str
+    client_id: str = _key(None)
+    client_secret: str = _key(None, secret=True)
+    scopes: frozenset[str] = _key(["profile"])
+    redirect_uri: str | None = _key(None, unset="(computed from the request)")
+    url_prefix: str = _key("/auth/rocketpunch")
     #: ``None`` in sandbox mode: the consent page's URL is computed per request.
-    authorize_url: str | None
-    token_url: str
-    revoke_url: str | None
-    userinfo_url: str
-    api_base_url: str
-    client_auth: str
-    login_redirect: str
-    refresh_leeway: float
-    use_pkce: bool
-    timeout: Timeout
-    sandbox: bool
-    sandbox_flavor: str
-    insecure_transport: bool
-    login_ttl: float
-    max_pending_logins: int
+    authorize_url: str | None = _key(AUTHORIZE_URL, unset="(sandbox consent page)")
+    token_url: str = _key(TOKEN_URL)
+    revoke_url: str | None = _key(REVOKE_URL, unset="(no revocation)")
+    userinfo_url: str = _key(USERINFO_URL)
+    api_base_url: str = _key(API_BASE_URL)
+    client_auth: str = _key("client_secret_post")
+    login_redirect: str = _key("/")
+    refresh_leeway: float = _key(300)
+    use_pkce: bool = _key(True)
+    timeout: float | tuple[float, float] = _key(5.0)
+    sandbox: bool = _key(False)
+    sandbox_flavor: str = _key("current")
+    insecure_transport: bool = _key(False)
+    login_ttl: float = _key(600)
+    max_pending_logins: int = _key(5)
+
+    def rows(self) -> list[tuple[str, str]]:
+        """Each key (without the prefix) and its effective value as text, for
+        people: secrets masked, unset values explained."""
+        out = []
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if not field.repr:
+                text = mask(value)
+            elif value is None:
+                text = field.metadata["unset"] or "None"
+            elif isinstance(value, frozenset):
+                text = " ".join(sorted(value))
+            elif isinstance(value, float):
+                text = f"{value:g}"
+            else:
+                text = str(value)
+            out.append((field.name.upper(), text))
+        return out
+
+
+#: Every key with its default, in one place (names without the prefix).
+DEFAULTS: dict[str, t.Any] = {
+    field.name.upper(): field.metadata["default"]
+    for field in dataclasses.fields(Settings)
+}
+
+
+def mask(value: object) -> str:
+    """Show that a secret is set without showing it."""
+    if not value:
+        return "(not set)"
+    return f"******** ({len(str(value))} characters)"
+
+
+def plain_http_redirect_warning(uri: str) -> str | None:
+    """The warning for a redirect URI in plain ``http://`` on a host that is
+    not loopback (the app is most likely behind a proxy that terminates TLS),
+    or ``None``."""
+    parts = urlsplit(uri)
+    if parts.scheme != "http" or is_loopback_host(parts.hostname):
+        return None
+    return (
+        f"The redirect URI {uri} uses plain http:// on a public host. If the app"
+        " runs behind a proxy that terminates TLS, wrap it with"
+        " werkzeug.middleware.proxy_fix.ProxyFix, or set ROCKETPUNCH_REDIRECT_URI"
+        " to the https:// URL."
+    )
 
 
 def _missing(key: str) -> ConfigurationError:

@@ -9,6 +9,7 @@ token encrypted in Flask's session.
 from __future__ import annotations
 
 import abc
+import functools
 import json
 import logging
 import typing as t
@@ -16,16 +17,15 @@ import typing as t
 from flask import current_app, session
 from flask.sessions import SecureCookieSessionInterface
 
-from .crypto import TokenCipher
+from .crypto import KeyRing, keyring
 from .exceptions import ConfigurationError
+from .settings import NO_SECRET_KEY
 from .tokens import Token
 
 logger = logging.getLogger("flask_rocketpunch")
 
 #: Session key of the encrypted token.
 TOKEN_KEY = "_rocketpunch_token"
-#: Session key of the logins in flight.
-PENDING_KEY = "_rocketpunch_pending"
 
 #: Browsers drop cookies over 4096 bytes; warn before that.
 COOKIE_WARN_BYTES = 3800
@@ -52,41 +52,33 @@ class TokenStorage(abc.ABC):
         """Forget the current user's token."""
 
 
-def secret_keys() -> list[str | bytes]:
+def secret_keys() -> tuple[str | bytes, ...]:
     """The app's ``SECRET_KEY`` followed by its ``SECRET_KEY_FALLBACKS``.
 
     :raises ConfigurationError: if ``SECRET_KEY`` is not set.
     """
-    key = current_app.config.get("SECRET_KEY")
+    config = current_app.config
+    key = config.get("SECRET_KEY")
     if not key:
-        raise ConfigurationError(
-            "SECRET_KEY is not set. flask-rocketpunch keeps logins in the session"
-            " and encrypts tokens with a key derived from it: set app.config"
-            '["SECRET_KEY"] (or FLASK_SECRET_KEY with from_prefixed_env()) to a'
-            " long random value, for example from secrets.token_hex()."
-        )
-    fallbacks = current_app.config.get("SECRET_KEY_FALLBACKS") or []
-    return [key, *fallbacks]
+        raise ConfigurationError(NO_SECRET_KEY)
+    fallbacks = config.get("SECRET_KEY_FALLBACKS")
+    return (key, *fallbacks) if fallbacks else (key,)
 
 
-_ciphers: dict[tuple[str | bytes, ...], TokenCipher] = {}
-
-
-def current_cipher() -> TokenCipher:
-    """The cipher for the current app's secret keys (cached per key set)."""
-    keys = tuple(secret_keys())
-    cipher = _ciphers.get(keys)
-    if cipher is None:
-        if len(_ciphers) > 32:
-            _ciphers.clear()
-        cipher = _ciphers[keys] = TokenCipher(keys)
-    return cipher
+def current_keyring() -> KeyRing:
+    """The keys derived from the current app's secret keys (made once per
+    key set, so a rotation takes effect on the next request)."""
+    return keyring(secret_keys())
 
 
 def check_cookie_size() -> int | None:
     """Measure the session cookie the response will carry, and log a warning
     when it nears the browsers' 4 KB limit. Returns the size in bytes, or
-    ``None`` for a session interface other than Flask's cookie one."""
+    ``None`` for a session interface other than Flask's cookie one.
+
+    The cookie is measured exactly only when a cheap upper bound (the
+    session's JSON in base64 plus the signature) comes near the limit.
+    """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     interface = app.session_interface
     if not isinstance(interface, SecureCookieSessionInterface):
@@ -94,7 +86,14 @@ def check_cookie_size() -> int | None:
     serializer = interface.get_signing_serializer(app)
     if serializer is None:
         return None
-    size = len(serializer.dumps(dict(session)))
+    data = dict(session)
+    try:
+        bound = 4 * -(-len(json.dumps(data, separators=(",", ":"))) // 3) + 64
+    except TypeError:  # not plain JSON (tagged values): measure exactly
+        bound = COOKIE_WARN_BYTES + 1
+    if bound <= COOKIE_WARN_BYTES:
+        return bound
+    size = len(serializer.dumps(data))
     if size > COOKIE_WARN_BYTES:
         logger.warning(
             "The session cookie is %d bytes, close to the 4096-byte limit of"
@@ -103,6 +102,26 @@ def check_cookie_size() -> int | None:
             size,
         )
     return size
+
+
+@functools.lru_cache(maxsize=1024)
+def _open(ring: KeyRing, sealed: str) -> Token | None:
+    """The token sealed in ``sealed``, or ``None``. Cached: a request that
+    carries the same sealed token as an earlier one is not decrypted and
+    parsed again (the cache is per key ring, so a rotation is honoured)."""
+    plain = ring.cipher.decrypt(sealed)
+    if plain is None:
+        return None
+    try:
+        return Token.from_dict(json.loads(plain))
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def seal(token: Token, ring: KeyRing) -> str:
+    """``token`` encrypted with the current key of ``ring``."""
+    plain = json.dumps(token.to_dict(), separators=(",", ":")).encode("utf-8")
+    return ring.cipher.encrypt(plain)
 
 
 class SessionStorage(TokenStorage):
@@ -117,23 +136,17 @@ class SessionStorage(TokenStorage):
         sealed = session.get(TOKEN_KEY)
         if not isinstance(sealed, str):
             return None
-        plain = current_cipher().decrypt(sealed)
-        if plain is None:
+        token = _open(current_keyring(), sealed)
+        if token is None:
             logger.info(
                 "The stored token could not be decrypted (SECRET_KEY changed, or"
                 " the cookie was tampered with); it is dropped."
             )
             session.pop(TOKEN_KEY, None)
-            return None
-        try:
-            return Token.from_dict(json.loads(plain))
-        except (ValueError, KeyError, TypeError):
-            session.pop(TOKEN_KEY, None)
-            return None
+        return token
 
     def set(self, token: Token) -> None:
-        plain = json.dumps(token.to_dict(), separators=(",", ":")).encode("utf-8")
-        session[TOKEN_KEY] = current_cipher().encrypt(plain)
+        session[TOKEN_KEY] = seal(token, current_keyring())
         check_cookie_size()
 
     def delete(self) -> None:

@@ -20,13 +20,13 @@ from flask import (
 )
 from werkzeug.wrappers import Response as BaseResponse
 
-from . import flow, helpers
-from .crypto import key_id, pkce_challenge, pkce_verifier
+from . import flow, helpers, pending
 from .exceptions import OAuthError, RocketpunchError, StateError
-from .extension import AppState, get_extension
-from .settings import is_loopback_host
+from .logs import neutral
+from .settings import is_loopback_host, plain_http_redirect_warning
 from .signals import logged_in, login_failed
-from .storage import PENDING_KEY, check_cookie_size, secret_keys
+from .state import AppState, current_state
+from .storage import check_cookie_size, current_keyring
 from .tokens import Token
 
 logger = logging.getLogger("flask_rocketpunch")
@@ -46,26 +46,18 @@ def create_blueprint(url_prefix: str) -> Blueprint:
     return bp
 
 
-def redirect_uri() -> str:
+def redirect_uri(state: AppState | None = None) -> str:
     """The redirect URI sent to Rocketpunch: ``ROCKETPUNCH_REDIRECT_URI``, or
     the callback's URL computed from the request."""
-    _ext, state = get_extension()
+    state = state or current_state()
     if state.settings.redirect_uri:
         return state.settings.redirect_uri
     uri = url_for("rocketpunch.callback", _external=True)
-    if (
-        uri.startswith("http://")
-        and not is_loopback_host(urlsplit(uri).hostname)
-        and not state.warned_http_redirect
-    ):
-        state.warned_http_redirect = True
-        logger.warning(
-            "The computed redirect URI %s uses plain http:// on a public host. If"
-            " the app runs behind a proxy that terminates TLS, wrap it with"
-            " werkzeug.middleware.proxy_fix.ProxyFix, or set"
-            " ROCKETPUNCH_REDIRECT_URI.",
-            uri,
-        )
+    if not state.warned_http_redirect:
+        warning = plain_http_redirect_warning(uri)
+        if warning is not None and not is_loopback_host(urlsplit(uri).hostname):
+            state.warned_http_redirect = True
+            logger.warning("%s", warning)
     return uri
 
 
@@ -75,28 +67,28 @@ def begin_login(next_url: str | None, scopes: cabc.Iterable[str] = ()) -> BaseRe
     :param next_url: where to land after login; ignored unless a local path.
     :param scopes: scopes to ask for in addition to ``ROCKETPUNCH_SCOPES``.
     """
-    _ext, state = get_extension()
+    state = current_state()
     settings = state.settings
     now = state.clock()
     wanted = settings.scopes | frozenset(scopes)
     login_state = flow.new_state()
-    signing_key = secret_keys()[0]
-    session[PENDING_KEY] = flow.remember_login(
-        session.get(PENDING_KEY),
+    keys = current_keyring()
+    session[pending.PENDING_KEY] = pending.remember_login(
+        session.get(pending.PENDING_KEY),
         login_state,
-        flow.PendingLogin(
+        pending.PendingLogin(
             expires_at=now + settings.login_ttl,
-            next_url=flow.safe_next(next_url),
+            next_url=pending.safe_next(next_url),
             scopes=wanted,
-            key_id=key_id(signing_key),
+            key_id=keys.key_ids[0],
         ),
         now=now,
         limit=settings.max_pending_logins,
     )
     challenge = None
     if settings.use_pkce:
-        challenge = pkce_challenge(pkce_verifier(signing_key, login_state))
-    callback_uri = redirect_uri()
+        challenge = keys.pkce_challenge(login_state)
+    callback_uri = redirect_uri(state)
     authorize_url = settings.authorize_url
     if state.sandbox is not None:
         state.sandbox.register_client(
@@ -130,72 +122,76 @@ def login() -> BaseResponse:
 
 def callback() -> BaseResponse:
     """``GET <prefix>/callback``: finish a login."""
-    response = make_response(_finish_login())
+    response = make_response(_finish_login(current_state()))
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-def _finish_login() -> t.Any:
-    ext, state = get_extension()
-    settings = state.settings
-    args = request.args
-    cookie_name = current_app.config["SESSION_COOKIE_NAME"]
+def _finish_login(state: AppState) -> t.Any:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
-        # The state is checked first, errors included: an error that cannot be
-        # tied to a login started in this browser is not shown as the
-        # provider's (its description would be anyone's text on this site).
-        try:
-            pending, remaining = flow.take_login(
-                session.get(PENDING_KEY),
-                args.get("state"),
-                now=state.clock(),
-                cookie_sent=cookie_name in request.cookies,
-            )
-        except StateError:
-            _prune_pending(state.clock())
-            raise
-        _store_pending(remaining)
-        if args.get("error"):
-            raise _callback_error(args)
-        code = args.get("code")
-        if not code:
-            raise OAuthError(
-                "invalid_request",
-                message="The callback has no 'code' parameter. Start the login again"
-                " from this site.",
-            )
-        verifier = None
-        if settings.use_pkce:
-            verifier = pkce_verifier(
-                _signing_key(pending.key_id), args.get("state", "")
-            )
-        token = flow.exchange_code(
-            state.http,
-            settings,
-            code=code,
-            redirect_uri=redirect_uri(),
-            code_verifier=verifier,
-            requested_scopes=pending.scopes,
-            now=state.clock(),
-        )
+        token, next_url = _exchange(state)
     except RocketpunchError as exc:
-        logger.info("Login failed: %s: %s", type(exc).__name__, exc.message)
-        login_failed.send(current_app._get_current_object(), error=exc)  # type: ignore[attr-defined]
-        if ext._error_hook is not None:
-            answer = ext._error_hook(exc)
-            if answer is not None:
-                return answer
-        return error_response(exc)
-    ext.storage.set(token)
+        logger.info("Login failed: %s: %s", type(exc).__name__, neutral(exc.message))
+        login_failed.send(app, error=exc)
+        answer = state.ext.run_error_hook(exc)
+        return answer if answer is not None else error_response(exc)
+    state.ext.storage.set(token)
     _warn_if_short_lived(state, token)
     logger.info("Login completed; scopes granted: %s.", " ".join(sorted(token.scopes)))
-    logged_in.send(current_app._get_current_object(), token=token)  # type: ignore[attr-defined]
-    if ext._login_hook is not None:
-        answer = ext._login_hook(token)
-        if answer is not None:
-            return answer
-    return redirect(pending.next_url or app_path(settings.login_redirect))
+    logged_in.send(app, token=token)
+    answer = state.ext.run_login_hook(token)
+    if answer is not None:
+        return answer
+    return redirect(next_url or app_path(state.settings.login_redirect))
+
+
+def _exchange(state: AppState) -> tuple[Token, str | None]:
+    """Check the callback's ``state``, then its error or code, and exchange
+    the code. Returns the token and the safe ``next`` path.
+
+    :raises RocketpunchError: the login cannot be completed.
+    """
+    settings = state.settings
+    args = request.args
+    now = state.clock()
+    # The state is checked first, errors included: an error that cannot be
+    # tied to a login started in this browser is not shown as the provider's
+    # (its description would be anyone's text on this site).
+    try:
+        found, remaining = pending.take_login(
+            session.get(pending.PENDING_KEY),
+            args.get("state"),
+            now=now,
+            cookie_sent=current_app.config["SESSION_COOKIE_NAME"] in request.cookies,
+        )
+    except StateError:
+        _store_pending(pending.prune(session.get(pending.PENDING_KEY), now=now))
+        raise
+    _store_pending(remaining)
+    if args.get("error"):
+        raise _callback_error(args)
+    code = args.get("code")
+    if not code:
+        raise OAuthError(
+            "invalid_request",
+            message="The callback has no 'code' parameter. Start the login again"
+            " from this site.",
+        )
+    verifier = None
+    if settings.use_pkce:
+        verifier = current_keyring().pkce_verifier(args["state"], found.key_id)
+    token = flow.exchange_code(
+        state.http,
+        settings,
+        code=code,
+        redirect_uri=redirect_uri(state),
+        code_verifier=verifier,
+        requested_scopes=found.scopes,
+        now=state.clock(),
+    )
+    return token, found.next_url
 
 
 def _warn_if_short_lived(state: AppState, token: Token) -> None:
@@ -221,21 +217,10 @@ def app_path(path: str) -> str:
     return path
 
 
-def _signing_key(wanted: str) -> str | bytes:
-    """The secret key whose :func:`~flask_rocketpunch.crypto.key_id` is
-    ``wanted`` (the one that derived a login's PKCE verifier), else the
-    current key."""
-    keys = secret_keys()
-    for key in keys:
-        if key_id(key) == wanted:
-            return key
-    return keys[0]
-
-
 def _callback_error(args: cabc.Mapping[str, str]) -> OAuthError:
     error = args.get("error", "")[:100]
     description = args.get("error_description")
-    exc = OAuthError(
+    return OAuthError(
         error,
         description[:500] if description else None,
         args.get("error_uri", "")[:500] or None,
@@ -243,43 +228,32 @@ def _callback_error(args: cabc.Mapping[str, str]) -> OAuthError:
             error, f"Rocketpunch could not complete the login ({error})."
         ),
     )
-    if error == "access_denied":
-        exc.http_status = 403
-    elif error in ("server_error", "temporarily_unavailable"):
-        exc.http_status = 503
-    return exc
 
 
-def _store_pending(remaining: dict[str, list[t.Any]]) -> None:
+def _store_pending(remaining: pending.PendingMap) -> None:
     if remaining:
-        session[PENDING_KEY] = remaining
+        if session.get(pending.PENDING_KEY) != remaining:
+            session[pending.PENDING_KEY] = remaining
     else:
-        session.pop(PENDING_KEY, None)
-
-
-def _prune_pending(now: float) -> None:
-    pending = session.get(PENDING_KEY)
-    if isinstance(pending, dict):
-        kept = {
-            k: v
-            for k, v in pending.items()
-            if isinstance(v, list)
-            and v
-            and isinstance(v[0], (int, float))
-            and v[0] > now
-        }
-        if kept != pending:
-            _store_pending(kept)
+        session.pop(pending.PENDING_KEY, None)
 
 
 def logout() -> BaseResponse:
     """``POST <prefix>/logout``: revoke and drop the token, then redirect."""
-    _, state = get_extension()
+    state = current_state()
     helpers.logout()
-    target = flow.safe_next(request.form.get("next") or request.args.get("next"))
+    target = pending.safe_next(request.form.get("next") or request.args.get("next"))
     response = redirect(target or app_path(state.settings.login_redirect), 303)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def wants_json() -> bool:
+    """Whether the client prefers JSON to HTML (API clients, fetch calls)."""
+    if request.is_json:
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
 
 
 def error_response(error: RocketpunchError) -> Response:
@@ -288,21 +262,14 @@ def error_response(error: RocketpunchError) -> Response:
     Rendered from ``rocketpunch/error.html``, which an app can override with
     its own template of that name.
     """
-    from .extension import _wants_json
-
     status = error.http_status
-    if _wants_json():
+    if wants_json():
         body: dict[str, t.Any] = {
             "error": getattr(error, "error", None) or type(error).__name__,
             "message": error.message,
         }
         response = make_response(body, status)
     else:
-        login_url = None
-        try:
-            login_url = url_for("rocketpunch.login")
-        except Exception:
-            login_url = None
         html = render_template(
             "rocketpunch/error.html",
             during_login=request.blueprint == "rocketpunch",
@@ -310,7 +277,7 @@ def error_response(error: RocketpunchError) -> Response:
             kind=type(error).__name__,
             denied=getattr(error, "error", None) == "access_denied",
             state_problem=isinstance(error, StateError),
-            login_url=login_url,
+            login_url=_login_url(),
             home_url=request.script_root + "/",
         )
         response = make_response(html, status)
@@ -319,3 +286,10 @@ def error_response(error: RocketpunchError) -> Response:
         response.headers["Retry-After"] = str(retry_after)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _login_url() -> str | None:
+    try:
+        return url_for("rocketpunch.login")
+    except Exception:  # the blueprint may not be registered on this app
+        return None

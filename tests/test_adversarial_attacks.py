@@ -22,9 +22,9 @@ from werkzeug.test import TestResponse
 
 from flask_rocketpunch import login_required_rocketpunch, rocketpunch
 from flask_rocketpunch.crypto import TokenCipher, pkce_challenge
-from flask_rocketpunch.flow import state_key
+from flask_rocketpunch.pending import PENDING_KEY, state_key
 from flask_rocketpunch.sandbox import SandboxProvider
-from flask_rocketpunch.storage import PENDING_KEY, TOKEN_KEY
+from flask_rocketpunch.storage import TOKEN_KEY
 
 LOGIN = "/auth/rocketpunch/login"
 CALLBACK_PATH = "/auth/rocketpunch/callback"

@@ -27,9 +27,10 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.test import TestResponse
 
 from flask_rocketpunch import RocketpunchOAuth
-from flask_rocketpunch.flow import AUTHORIZATION_ERRORS, safe_next
+from flask_rocketpunch.flow import AUTHORIZATION_ERRORS
+from flask_rocketpunch.pending import PENDING_KEY, safe_next
 from flask_rocketpunch.sandbox import SandboxProvider
-from flask_rocketpunch.storage import PENDING_KEY, TOKEN_KEY
+from flask_rocketpunch.storage import TOKEN_KEY
 
 EXAMPLES = 200
 PROPERTY_SETTINGS = settings(

@@ -22,6 +22,8 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from flask_rocketpunch import flow
+from flask_rocketpunch import http as provider_http
+from flask_rocketpunch import pending as pending_logins
 from flask_rocketpunch.client import RocketpunchClient, api_error
 from flask_rocketpunch.exceptions import (
     APIError,
@@ -34,8 +36,8 @@ from flask_rocketpunch.exceptions import (
     StateExpiredError,
     StateMismatchError,
 )
-from flask_rocketpunch.flow import PendingLogin
 from flask_rocketpunch.manager import TokenManager
+from flask_rocketpunch.pending import PendingLogin
 from flask_rocketpunch.refresh import RefreshCoordinator
 from flask_rocketpunch.settings import Settings, load_settings
 from flask_rocketpunch.storage import MemoryStorage
@@ -214,10 +216,10 @@ def test_new_state_is_long_url_safe_and_unique() -> None:
 
 def test_state_key_is_stable_short_and_hides_the_state() -> None:
     state = flow.new_state()
-    assert flow.state_key(state) == flow.state_key(state)
-    assert flow.state_key(state) != flow.state_key(flow.new_state())
-    assert state not in flow.state_key(state)
-    assert len(flow.state_key(state)) < len(state)
+    assert pending_logins.state_key(state) == pending_logins.state_key(state)
+    assert pending_logins.state_key(state) != pending_logins.state_key(flow.new_state())
+    assert state not in pending_logins.state_key(state)
+    assert len(pending_logins.state_key(state)) < len(state)
 
 
 @pytest.mark.parametrize(
@@ -237,7 +239,7 @@ def test_state_key_is_stable_short_and_hides_the_state() -> None:
     ids=lambda v: repr(v)[:40],
 )
 def test_safe_next_accepts_local_paths(value: str) -> None:
-    assert flow.safe_next(value) == value
+    assert pending_logins.safe_next(value) == value
 
 
 @pytest.mark.parametrize(
@@ -275,12 +277,12 @@ def test_safe_next_accepts_local_paths(value: str) -> None:
     ids=lambda v: repr(v)[:40],
 )
 def test_safe_next_refuses_open_redirect_tricks(value: str) -> None:
-    assert flow.safe_next(value) is None
+    assert pending_logins.safe_next(value) is None
 
 
 @pytest.mark.parametrize("value", [None, 42, b"/home", ["/home"], {"/": 1}], ids=repr)
 def test_safe_next_refuses_non_strings(value: object) -> None:
-    assert flow.safe_next(value) is None
+    assert pending_logins.safe_next(value) is None
 
 
 # -- logins in flight ---------------------------------------------------------
@@ -296,8 +298,10 @@ def login(
 
 def test_take_login_returns_next_and_scopes_and_removes_it() -> None:
     state = flow.new_state()
-    pending = flow.remember_login(None, state, login("/after?x=1"), now=NOW, limit=5)
-    found, remaining = flow.take_login(pending, state, now=NOW + 10)
+    pending = pending_logins.remember_login(
+        None, state, login("/after?x=1"), now=NOW, limit=5
+    )
+    found, remaining = pending_logins.take_login(pending, state, now=NOW + 10)
     assert found.next_url == "/after?x=1"
     assert found.scopes == frozenset({"profile", "email"})
     assert found.expires_at == round(NOW + 600)
@@ -306,33 +310,37 @@ def test_take_login_returns_next_and_scopes_and_removes_it() -> None:
 
 def test_state_is_single_use() -> None:
     first, other = flow.new_state(), flow.new_state()
-    pending = flow.remember_login(None, other, login(), now=NOW, limit=5)
-    pending = flow.remember_login(pending, first, login(), now=NOW, limit=5)
-    _, remaining = flow.take_login(pending, first, now=NOW)
+    pending = pending_logins.remember_login(None, other, login(), now=NOW, limit=5)
+    pending = pending_logins.remember_login(pending, first, login(), now=NOW, limit=5)
+    _, remaining = pending_logins.take_login(pending, first, now=NOW)
     with pytest.raises(StateMismatchError):
-        flow.take_login(remaining, first, now=NOW)
+        pending_logins.take_login(remaining, first, now=NOW)
 
 
 def test_state_is_single_use_when_it_was_the_only_login() -> None:
     state = flow.new_state()
-    pending = flow.remember_login(None, state, login(), now=NOW, limit=5)
-    _, remaining = flow.take_login(pending, state, now=NOW)
+    pending = pending_logins.remember_login(None, state, login(), now=NOW, limit=5)
+    _, remaining = pending_logins.take_login(pending, state, now=NOW)
     with pytest.raises(StateError):
-        flow.take_login(remaining, state, now=NOW)
+        pending_logins.take_login(remaining, state, now=NOW)
 
 
 def test_unknown_state_is_a_mismatch() -> None:
-    pending = flow.remember_login(None, flow.new_state(), login(), now=NOW, limit=5)
+    pending = pending_logins.remember_login(
+        None, flow.new_state(), login(), now=NOW, limit=5
+    )
     with pytest.raises(StateMismatchError, match="does not match") as info:
-        flow.take_login(pending, flow.new_state(), now=NOW)
+        pending_logins.take_login(pending, flow.new_state(), now=NOW)
     assert info.value.http_status == 400
 
 
 @pytest.mark.parametrize("state", [None, ""])
 def test_missing_state_is_a_mismatch(state: str | None) -> None:
-    pending = flow.remember_login(None, flow.new_state(), login(), now=NOW, limit=5)
+    pending = pending_logins.remember_login(
+        None, flow.new_state(), login(), now=NOW, limit=5
+    )
     with pytest.raises(StateMismatchError, match="no 'state'"):
-        flow.take_login(pending, state, now=NOW)
+        pending_logins.take_login(pending, state, now=NOW)
 
 
 @pytest.mark.parametrize(
@@ -342,7 +350,7 @@ def test_missing_state_is_a_mismatch(state: str | None) -> None:
 )
 def test_no_login_in_flight_says_what_to_check(pending: t.Any) -> None:
     with pytest.raises(NoLoginInFlightError) as info:
-        flow.take_login(pending, flow.new_state(), now=NOW)
+        pending_logins.take_login(pending, flow.new_state(), now=NOW)
     message = str(info.value)
     assert "localhost" in message
     assert "127.0.0.1" in message
@@ -353,9 +361,9 @@ def test_no_login_in_flight_says_what_to_check(pending: t.Any) -> None:
 
 def test_no_login_in_flight_message_depends_on_cookie_sent() -> None:
     with pytest.raises(NoLoginInFlightError) as with_cookie:
-        flow.take_login(None, "s", now=NOW, cookie_sent=True)
+        pending_logins.take_login(None, "s", now=NOW, cookie_sent=True)
     with pytest.raises(NoLoginInFlightError) as without_cookie:
-        flow.take_login(None, "s", now=NOW, cookie_sent=False)
+        pending_logins.take_login(None, "s", now=NOW, cookie_sent=False)
     assert str(with_cookie.value) != str(without_cookie.value)
     assert "did not send its session cookie" in str(without_cookie.value)
     assert "did not send" not in str(with_cookie.value)
@@ -364,88 +372,100 @@ def test_no_login_in_flight_message_depends_on_cookie_sent() -> None:
 @pytest.mark.parametrize("late", [0, 1, 10_000])
 def test_expired_login_is_refused(late: float) -> None:
     state = flow.new_state()
-    pending = flow.remember_login(None, state, login(ttl=600), now=NOW, limit=5)
+    pending = pending_logins.remember_login(
+        None, state, login(ttl=600), now=NOW, limit=5
+    )
     with pytest.raises(StateExpiredError, match="too long"):
-        flow.take_login(pending, state, now=NOW + 600 + late)
+        pending_logins.take_login(pending, state, now=NOW + 600 + late)
 
 
 def test_two_tabs_logins_both_complete() -> None:
     tab1, tab2 = flow.new_state(), flow.new_state()
-    pending = flow.remember_login(None, tab1, login("/one"), now=NOW, limit=5)
-    pending = flow.remember_login(pending, tab2, login("/two"), now=NOW + 1, limit=5)
-    found1, pending = flow.take_login(pending, tab1, now=NOW + 2)
-    found2, pending = flow.take_login(pending, tab2, now=NOW + 3)
+    pending = pending_logins.remember_login(None, tab1, login("/one"), now=NOW, limit=5)
+    pending = pending_logins.remember_login(
+        pending, tab2, login("/two"), now=NOW + 1, limit=5
+    )
+    found1, pending = pending_logins.take_login(pending, tab1, now=NOW + 2)
+    found2, pending = pending_logins.take_login(pending, tab2, now=NOW + 3)
     assert (found1.next_url, found2.next_url) == ("/one", "/two")
     assert pending == {}
 
 
 def test_pending_map_is_bounded_to_the_newest_logins() -> None:
     states = [flow.new_state() for _ in range(12)]
-    pending: flow.PendingMap | None = None
+    pending: pending_logins.PendingMap | None = None
     for i, state in enumerate(states):
-        pending = flow.remember_login(
+        pending = pending_logins.remember_login(
             pending, state, login(f"/{i}", at=NOW + i), now=NOW + i, limit=5
         )
     assert pending is not None
     assert len(pending) == 5
     for state in states[:7]:
         with pytest.raises(StateMismatchError):
-            flow.take_login(pending, state, now=NOW + 12)
+            pending_logins.take_login(pending, state, now=NOW + 12)
     for i, state in enumerate(states[7:], start=7):
-        found, _ = flow.take_login(pending, state, now=NOW + 12)
+        found, _ = pending_logins.take_login(pending, state, now=NOW + 12)
         assert found.next_url == f"/{i}"
 
 
 def test_pending_map_limit_one_keeps_only_the_new_login() -> None:
     first, second = flow.new_state(), flow.new_state()
-    pending = flow.remember_login(None, first, login(), now=NOW, limit=1)
-    pending = flow.remember_login(pending, second, login(), now=NOW, limit=1)
-    assert list(pending) == [flow.state_key(second)]
+    pending = pending_logins.remember_login(None, first, login(), now=NOW, limit=1)
+    pending = pending_logins.remember_login(pending, second, login(), now=NOW, limit=1)
+    assert list(pending) == [pending_logins.state_key(second)]
 
 
 def test_remember_login_prunes_expired_entries() -> None:
     old, new = flow.new_state(), flow.new_state()
-    pending = flow.remember_login(None, old, login(ttl=60), now=NOW, limit=5)
-    pending = flow.remember_login(pending, new, login(), now=NOW + 61, limit=5)
-    assert list(pending) == [flow.state_key(new)]
+    pending = pending_logins.remember_login(None, old, login(ttl=60), now=NOW, limit=5)
+    pending = pending_logins.remember_login(
+        pending, new, login(), now=NOW + 61, limit=5
+    )
+    assert list(pending) == [pending_logins.state_key(new)]
 
 
 def test_remember_login_drops_junk_and_does_not_mutate_input() -> None:
     junk: dict[str, t.Any] = {"bad": "entry", "short": [1]}
-    pending = flow.remember_login(junk, "state", login(), now=NOW, limit=5)
+    pending = pending_logins.remember_login(junk, "state", login(), now=NOW, limit=5)
     assert junk == {"bad": "entry", "short": [1]}
-    assert list(pending) == [flow.state_key("state")]
+    assert list(pending) == [pending_logins.state_key("state")]
 
 
 def test_pending_map_keeps_a_hash_of_the_state_not_the_state() -> None:
     state = flow.new_state()
-    pending = flow.remember_login(None, state, login(), now=NOW, limit=5)
+    pending = pending_logins.remember_login(None, state, login(), now=NOW, limit=5)
     text = json.dumps(pending)
     assert state not in text
-    assert list(pending) == [flow.state_key(state)]
+    assert list(pending) == [pending_logins.state_key(state)]
 
 
 def test_take_login_prunes_expired_other_logins() -> None:
     stale, live, taken = flow.new_state(), flow.new_state(), flow.new_state()
-    pending = flow.remember_login(None, stale, login(ttl=10), now=NOW, limit=5)
-    pending = flow.remember_login(pending, live, login(ttl=600), now=NOW, limit=5)
-    pending = flow.remember_login(pending, taken, login(ttl=600), now=NOW, limit=5)
-    _, remaining = flow.take_login(pending, taken, now=NOW + 20)
-    assert list(remaining) == [flow.state_key(live)]
+    pending = pending_logins.remember_login(
+        None, stale, login(ttl=10), now=NOW, limit=5
+    )
+    pending = pending_logins.remember_login(
+        pending, live, login(ttl=600), now=NOW, limit=5
+    )
+    pending = pending_logins.remember_login(
+        pending, taken, login(ttl=600), now=NOW, limit=5
+    )
+    _, remaining = pending_logins.take_login(pending, taken, now=NOW + 20)
+    assert list(remaining) == [pending_logins.state_key(live)]
 
 
 def test_key_id_of_the_login_comes_back() -> None:
     state = flow.new_state()
     remembered = dataclasses.replace(login(), key_id="k1d0")
-    pending = flow.remember_login(None, state, remembered, now=NOW, limit=5)
-    found, _ = flow.take_login(pending, state, now=NOW)
+    pending = pending_logins.remember_login(None, state, remembered, now=NOW, limit=5)
+    found, _ = pending_logins.take_login(pending, state, now=NOW)
     assert found.key_id == "k1d0"
 
 
 def test_login_remembered_without_key_id_is_still_taken() -> None:
     state = flow.new_state()
-    pending = {flow.state_key(state): [round(NOW + 600), "/x", "profile"]}
-    found, _ = flow.take_login(pending, state, now=NOW)
+    pending = {pending_logins.state_key(state): [round(NOW + 600), "/x", "profile"]}
+    found, _ = pending_logins.take_login(pending, state, now=NOW)
     assert (found.next_url, found.scopes, found.key_id) == (
         "/x",
         frozenset({"profile"}),
@@ -455,8 +475,10 @@ def test_login_remembered_without_key_id_is_still_taken() -> None:
 
 def test_unsafe_next_in_the_map_is_not_returned() -> None:
     state = flow.new_state()
-    pending = flow.remember_login(None, state, login("//evil.com"), now=NOW, limit=5)
-    found, _ = flow.take_login(pending, state, now=NOW)
+    pending = pending_logins.remember_login(
+        None, state, login("//evil.com"), now=NOW, limit=5
+    )
+    found, _ = pending_logins.take_login(pending, state, now=NOW)
     assert found.next_url is None
 
 
@@ -734,11 +756,11 @@ def test_redirect_is_not_followed(server: TokenServer, http: requests.Session) -
 def test_body_larger_than_the_limit_is_not_read(
     server: TokenServer, http: requests.Session
 ) -> None:
-    huge = {**GOOD_TOKEN, "padding": "x" * (flow.MAX_RESPONSE_BYTES + 1024)}
+    huge = {**GOOD_TOKEN, "padding": "x" * (provider_http.MAX_RESPONSE_BYTES + 1024)}
     server.token(200, huge)
     exc = provider_error(server, http)
     assert exc.reason == "invalid_response"
-    assert str(flow.MAX_RESPONSE_BYTES) in str(exc)
+    assert str(provider_http.MAX_RESPONSE_BYTES) in str(exc)
 
 
 def test_slow_answer_is_a_timeout(server: TokenServer, http: requests.Session) -> None:

@@ -15,6 +15,7 @@ from ..extension import RocketpunchOAuth
 from ..sandbox import Faults, RecordedRequest, SandboxClient, SandboxProvider
 from ..scopes import parse_scopes
 from ..tokens import Token
+from ..views import redirect_uri
 from .consent import answer_consent
 
 #: The user :func:`login_as` and :func:`complete_login` log in by default.
@@ -78,8 +79,6 @@ def register_app(
 
     .. versionadded:: 0.1
     """
-    from ..views import redirect_uri
-
     flask_app = _app(app)
     provider = _provider(flask_app, provider)
     settings = _extension(flask_app).settings(flask_app)

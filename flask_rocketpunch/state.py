@@ -1,0 +1,102 @@
+"""Per-app state and its lookup: a leaf the Flask edges import.
+
+:class:`AppState` is what the extension keeps for one app (settings, the
+pooled HTTP session, the refresh coordinator, the sandbox). The views, the
+decorator and the helpers find it with :func:`current_state`, which sees the
+extension only through the :class:`Extension` protocol, so nothing here
+imports :mod:`flask_rocketpunch.extension`.
+"""
+
+from __future__ import annotations
+
+import collections.abc as cabc
+import dataclasses
+import time
+import typing as t
+from http.cookiejar import DefaultCookiePolicy
+from importlib.metadata import PackageNotFoundError, version
+
+import requests
+from flask import Flask, current_app
+
+from .refresh import RefreshCoordinator
+from .settings import Settings
+from .storage import TokenStorage
+
+if t.TYPE_CHECKING:
+    from werkzeug.wrappers import Response as BaseResponse
+
+    from .exceptions import ReauthorizationRequired, RocketpunchError
+    from .sandbox import SandboxProvider
+    from .tokens import Token
+
+try:
+    __version__ = version("flask-rocketpunch")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0"
+
+#: What a view, hook or handler may return (anything Flask turns into a
+#: response).
+ResponseReturn = t.Union["BaseResponse", str, tuple[t.Any, ...], dict[str, t.Any]]
+
+#: The key of the extension in ``app.extensions``.
+EXTENSION_KEY = "rocketpunch"
+
+
+class Extension(t.Protocol):
+    """What the Flask edges need of :class:`~flask_rocketpunch.RocketpunchOAuth`."""
+
+    storage: TokenStorage
+
+    def app_state(self, app: Flask | None = None) -> AppState: ...
+
+    def unauthorized(
+        self, error: ReauthorizationRequired | None = None
+    ) -> ResponseReturn: ...
+
+    def run_login_hook(self, token: Token) -> ResponseReturn | None: ...
+
+    def run_error_hook(self, error: RocketpunchError) -> ResponseReturn | None: ...
+
+
+def http_session() -> requests.Session:
+    """A pooled HTTP session for one app. It holds no credentials: each call
+    passes its own, and cookies are refused so nothing of one user's call can
+    reach another's."""
+    http = requests.Session()
+    http.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+    http.headers["User-Agent"] = f"flask-rocketpunch/{__version__}"
+    http.max_redirects = 0
+    return http
+
+
+@dataclasses.dataclass(eq=False)
+class AppState:
+    """What the extension keeps for one app (never on the extension itself)."""
+
+    #: The extension that owns this state.
+    ext: Extension
+    settings: Settings
+    http: requests.Session = dataclasses.field(default_factory=http_session)
+    coordinator: RefreshCoordinator = dataclasses.field(
+        default_factory=RefreshCoordinator
+    )
+    sandbox: SandboxProvider | None = None
+    clock: cabc.Callable[[], float] = time.time
+    warned_http_redirect: bool = False
+    warned_short_tokens: bool = False
+
+
+def current_state() -> AppState:
+    """The state of the current app.
+
+    :raises RuntimeError: the current app has no RocketpunchOAuth.
+    """
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    ext: Extension | None = app.extensions.get(EXTENSION_KEY)
+    if ext is None:
+        raise RuntimeError(
+            "RocketpunchOAuth is not set up on this app: call"
+            " RocketpunchOAuth(app) or rp.init_app(app) first."
+        )
+    return ext.app_state(app)
