@@ -3,11 +3,10 @@ logging out. The Flask edge of the token logic."""
 
 from __future__ import annotations
 
-import functools
 import logging
 import typing as t
 
-from flask import Flask, current_app, g, session
+from flask import current_app, g, session
 from werkzeug.local import LocalProxy
 
 from . import flow
@@ -22,7 +21,8 @@ from .tokens import Token
 logger = logging.getLogger("flask_rocketpunch")
 
 
-def _send_refreshed(app: Flask, token: Token) -> None:
+def _send_refreshed(token: Token) -> None:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     token_refreshed.send(app, token=token)
 
 
@@ -35,14 +35,13 @@ def token_manager(state: AppState | None = None) -> TokenManager:
     manager: TokenManager | None = g.get("_rocketpunch_manager")
     if manager is None:
         state = state or current_state()
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
         manager = TokenManager(
             storage=state.ext.storage,
             settings=state.settings,
             http=state.http,
             coordinator=state.coordinator,
             clock=state.clock,
-            on_refresh=functools.partial(_send_refreshed, app),
+            on_refresh=_send_refreshed,
         )
         g._rocketpunch_manager = manager
     return manager

@@ -18,6 +18,7 @@ from flask_rocketpunch import (
     rocketpunch,
 )
 from flask_rocketpunch.sandbox import SandboxProvider, SandboxServer
+from flask_rocketpunch.testing import login_as
 
 LOGIN_PATH = "/auth/rocketpunch/login"
 WANTS_JSON = {"Accept": "application/json"}
@@ -240,3 +241,25 @@ def test_async_view_is_protected_and_runs(make_app: AppFactory) -> None:
     assert browser.get("/async").status_code == 302
     login(browser)
     assert browser.get("/async").get_json()["view"] == "async"
+
+
+def test_scopes_given_as_one_string_are_scopes_not_characters(
+    make_app: AppFactory, provider: SandboxProvider
+) -> None:
+    app = make_app()
+
+    @app.get("/mail")
+    @login_required_rocketpunch(scopes="email")
+    def mail() -> t.Any:
+        return {"view": "mail"}
+
+    browser = app.test_client()
+    login_as(browser, scopes="profile", provider=provider)
+
+    answer = browser.get("/mail")
+
+    assert answer.status_code == 302
+    query = parse_qs(urlsplit(answer.headers["Location"]).query)
+    assert set(query["scope"][0].split()) == {"profile", "email"}
+    login_as(browser, scopes="profile email", provider=provider)
+    assert browser.get("/mail").get_json() == {"view": "mail"}

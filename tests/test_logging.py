@@ -213,3 +213,22 @@ def test_tokens_longer_than_the_leeway_log_no_warning(
     caplog.set_level(logging.WARNING, logger="flask_rocketpunch")
     login(app.test_client())
     assert not [r for r in caplog.records if "REFRESH_LEEWAY" in r.getMessage()]
+
+
+def test_provider_text_in_a_log_line_cannot_forge_a_record(
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    browser = make_app().test_client()
+    start = browser.get("/auth/rocketpunch/login")
+    state = parse_qs(urlsplit(start.headers["Location"]).query)["state"][0]
+    forged = "odd\nERROR:flask_rocketpunch:forged\r\x1b[2Krecord"
+
+    with caplog.at_level(logging.INFO, logger="flask_rocketpunch"):
+        answer = browser.get(
+            "/auth/rocketpunch/callback", query_string={"state": state, "error": forged}
+        )
+
+    assert answer.status_code == 400
+    lines = [record.getMessage() for record in caplog.records]
+    assert any("forged" in line for line in lines)
+    assert not any(c in line for line in lines for c in "\n\r\x1b")
