@@ -8,9 +8,8 @@ import click
 from flask import current_app, url_for
 from flask.cli import AppGroup
 
-from .exceptions import ConfigurationError
+from .exceptions import NO_SECRET_KEY, ConfigurationError
 from .settings import (
-    NO_SECRET_KEY,
     Settings,
     load_settings,
     plain_http_redirect_warning,

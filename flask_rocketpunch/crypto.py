@@ -7,6 +7,7 @@ import functools
 import hashlib
 import hmac
 import os
+import typing as t
 import zlib
 
 from cryptography.exceptions import InvalidTag
@@ -15,6 +16,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from .encoding import b64url_decode, b64url_encode
+from .exceptions import NO_SECRET_KEY, ConfigurationError
 
 _VERSION = b"\x01"
 
@@ -52,25 +54,41 @@ class TokenCipher:
         self._keys = [AESGCM(derive_key(s, purpose)) for s in secrets]
         self._aad = purpose.encode("ascii")
 
-    def encrypt(self, plaintext: bytes) -> str:
-        """Encrypt ``plaintext`` and return URL-safe text."""
+    def _context(self, context: str) -> bytes:
+        if not context:
+            return self._aad
+        return self._aad + b"\x00" + context.encode("utf-8", "surrogatepass")
+
+    def encrypt(self, plaintext: bytes, context: str = "") -> str:
+        """Encrypt ``plaintext`` and return URL-safe text.
+
+        :param context: bound to the ciphertext as associated data (for
+            example the login id a token belongs to): the text only opens
+            with the same context.
+        """
         nonce = os.urandom(12)
-        sealed = self._keys[0].encrypt(nonce, zlib.compress(plaintext, 9), self._aad)
+        sealed = self._keys[0].encrypt(
+            nonce, zlib.compress(plaintext, 9), self._context(context)
+        )
         return b64url_encode(_VERSION + nonce + sealed)
 
-    def decrypt(self, text: str) -> bytes | None:
+    def decrypt(self, text: str, context: str = "") -> bytes | None:
         """Decrypt what :meth:`encrypt` made with any of the keys.
 
         :return: the plaintext, or ``None`` if the text is not valid for any
-            key (tampered, truncated, or made with a key no longer configured).
+            key (tampered, truncated, made with a key no longer configured,
+            or sealed for another context).
         """
         raw = b64url_decode(text)
         if raw is None or len(raw) < 1 + 12 + 16 or raw[:1] != _VERSION:
             return None
+        if b64url_encode(raw) != text:  # only the one canonical spelling
+            return None
         nonce, sealed = raw[1:13], raw[13:]
+        aad = self._context(context)
         for key in self._keys:
             try:
-                compressed = key.decrypt(nonce, sealed, self._aad)
+                compressed = key.decrypt(nonce, sealed, aad)
             except InvalidTag:
                 continue
             try:
@@ -135,3 +153,17 @@ class KeyRing:
 def keyring(secrets: tuple[str | bytes, ...]) -> KeyRing:
     """The :class:`KeyRing` of ``secrets``, made once and then reused."""
     return KeyRing(secrets)
+
+
+def keyring_for(config: cabc.Mapping[str, t.Any]) -> KeyRing:
+    """The :class:`KeyRing` of an app's ``SECRET_KEY`` and
+    ``SECRET_KEY_FALLBACKS``, read from ``config`` now (so a rotation takes
+    effect at once).
+
+    :raises ConfigurationError: if ``SECRET_KEY`` is not set.
+    """
+    key = config.get("SECRET_KEY")
+    if not key:
+        raise ConfigurationError(NO_SECRET_KEY)
+    fallbacks = config.get("SECRET_KEY_FALLBACKS")
+    return keyring((key, *fallbacks) if fallbacks else (key,))

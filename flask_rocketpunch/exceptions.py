@@ -13,17 +13,30 @@ import typing as t
 if t.TYPE_CHECKING:
     import requests
 
-#: The status of the default error page for an :class:`OAuthError`, by its
-#: ``error`` code; any other code answers ``400``.
-OAUTH_ERROR_STATUS: cabc.Mapping[str, int] = {
-    "access_denied": 403,
-    "invalid_client": 500,
-    "server_error": 503,
-    "temporarily_unavailable": 503,
+#: Said wherever a missing ``SECRET_KEY`` is noticed.
+NO_SECRET_KEY = (
+    "SECRET_KEY is not set. flask-rocketpunch keeps logins in the session and"
+    " encrypts tokens with a key derived from it: set app.config"
+    '["SECRET_KEY"] (or FLASK_SECRET_KEY with from_prefixed_env()) to a long'
+    " random value, for example from secrets.token_hex()."
+)
+
+
+#: The status of the default error page for an :class:`OAuthError`, by
+#: where it was answered (``"callback"``: the authorization response, RFC 6749
+#: section 4.1.2.1; ``"token"``: the token endpoint, section 5.2) and its
+#: ``error`` code; any other answers ``400``.
+OAUTH_ERROR_STATUS: cabc.Mapping[str, cabc.Mapping[str, int]] = {
+    "callback": {
+        "access_denied": 403,
+        "server_error": 503,
+        "temporarily_unavailable": 503,
+    },
+    "token": {"invalid_client": 500},
 }
 
-#: What to check, added to the message of an :class:`OAuthError` with this
-#: ``error`` code when the message is not given.
+#: What to check, added to the message of an :class:`OAuthError` from the
+#: token endpoint with this ``error`` code.
 OAUTH_ERROR_ADVICE: cabc.Mapping[str, str] = {
     "invalid_client": "Check ROCKETPUNCH_CLIENT_ID, ROCKETPUNCH_CLIENT_SECRET and"
     " ROCKETPUNCH_CLIENT_AUTH.",
@@ -31,7 +44,10 @@ OAUTH_ERROR_ADVICE: cabc.Mapping[str, str] = {
 
 #: The status of the default error page for a :class:`ProviderError`, by its
 #: ``reason``; any other reason answers ``502``.
-PROVIDER_ERROR_STATUS: cabc.Mapping[str, int] = {"timeout": 504}
+PROVIDER_ERROR_STATUS: cabc.Mapping[str, int] = {
+    "timeout": 504,
+    "refresh_pending": 503,
+}
 
 
 class RocketpunchError(Exception):
@@ -68,6 +84,8 @@ class OAuthError(RocketpunchError):
         ``invalid_grant``.
     :param error_description: the provider's human-readable description.
     :param error_uri: a page about the error, if the provider sent one.
+    :param at: where the provider answered it: ``"token"`` (the token
+        endpoint) or ``"callback"`` (the redirect back from the consent page).
     """
 
     def __init__(
@@ -77,6 +95,7 @@ class OAuthError(RocketpunchError):
         error_uri: str | None = None,
         *,
         message: str | None = None,
+        at: t.Literal["token", "callback"] = "token",
     ) -> None:
         #: The RFC 6749 error code.
         self.error = error
@@ -88,10 +107,10 @@ class OAuthError(RocketpunchError):
             message = f"Rocketpunch answered with the OAuth error {error!r}"
             if error_description:
                 message += f": {error_description}"
-            if error in OAUTH_ERROR_ADVICE:
+            if at == "token" and error in OAUTH_ERROR_ADVICE:
                 message += f". {OAUTH_ERROR_ADVICE[error]}"
         super().__init__(message)
-        self.http_status = OAUTH_ERROR_STATUS.get(error, 400)
+        self.http_status = OAUTH_ERROR_STATUS[at].get(error, 400)
 
 
 class StateError(RocketpunchError):
@@ -127,8 +146,9 @@ class ProviderError(RocketpunchError):
     :param message: what happened and what to do.
     :param reason: a short machine-readable reason: ``"connection"``,
         ``"timeout"`` (answered with ``504``), ``"server_error"``,
-        ``"invalid_response"``, or ``"rejected"`` (the revocation endpoint
-        refused the request).
+        ``"invalid_response"``, ``"rejected"`` (the revocation endpoint
+        refused the request), ``"refresh_pending"`` (another process is
+        refreshing the token and did not finish in time; ``503``).
     :param status_code: the HTTP status of the provider's answer, if any.
     """
 
@@ -141,6 +161,16 @@ class ProviderError(RocketpunchError):
         #: The HTTP status the provider answered with, or ``None``.
         self.status_code = status_code
         self.http_status = PROVIDER_ERROR_STATUS.get(reason, 502)
+
+
+class StorageError(RocketpunchError):
+    """The token storage (Redis, a database) failed or could not be reached.
+    Nothing was lost: the request can be tried again once it is back.
+
+    .. versionadded:: 0.2
+    """
+
+    http_status = 503
 
 
 class ReauthorizationRequired(RocketpunchError):

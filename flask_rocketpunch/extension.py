@@ -4,18 +4,30 @@ from __future__ import annotations
 
 import collections.abc as cabc
 import copy
+import functools
 import logging
+import os
+import secrets
 import typing as t
 import weakref
 
-from flask import Flask, current_app, jsonify, redirect, request, url_for
+from flask import Flask, current_app, jsonify, redirect, request, session, url_for
 
+from . import flow
 from .cli import cli
-from .exceptions import ReauthorizationRequired, RocketpunchError
+from .crypto import keyring_for
+from .exceptions import (
+    NO_SECRET_KEY,
+    ProviderError,
+    ReauthorizationRequired,
+    RocketpunchError,
+)
 from .logs import install_redaction
-from .settings import DEFAULTS, NO_SECRET_KEY, SANDBOX_ORIGIN, load_settings
+from .refresh import RefreshCoordinator, SharedCoordinator
+from .refresh_sqlite import SQLiteCoordinator
+from .settings import DEFAULTS, SANDBOX_ORIGIN, load_settings
 from .state import EXTENSION_KEY, AppState, ResponseReturn
-from .storage import SessionStorage, TokenStorage
+from .storage import SessionStorage, TokenStorage, storage_from_url
 from .tokens import Token
 from .views import begin_login, create_blueprint, error_response, wants_json
 
@@ -28,6 +40,9 @@ logger = logging.getLogger("flask_rocketpunch")
 LoginHook = cabc.Callable[[Token], ResponseReturn | None]
 ErrorHook = cabc.Callable[[RocketpunchError], ResponseReturn | None]
 UnauthorizedHandler = cabc.Callable[[ReauthorizationRequired], ResponseReturn]
+
+#: Session key of the login id.
+LOGIN_ID_KEY = "_rocketpunch_login"
 
 #: Where the in-process sandbox's consent page is mounted in the app.
 SANDBOX_PREFIX = "/_rocketpunch_sandbox"
@@ -50,19 +65,33 @@ class RocketpunchOAuth:
     several apps.
 
     :param app: the app to set up now; omit it to call :meth:`init_app` later.
-    :param storage: where tokens are kept; by default, encrypted in Flask's
-        session (:class:`~flask_rocketpunch.SessionStorage`).
+    :param storage: where tokens are kept, for every app of this instance; by
+        default the storage ``ROCKETPUNCH_STORAGE_URL`` names, else encrypted
+        in Flask's session (:class:`~flask_rocketpunch.SessionStorage`).
+    :param coordinator: shares one refresh of a token between processes; by
+        default the storage's own (Redis, SQL), else a SQLite file in the
+        app's instance folder, which covers every worker of one host.
 
     .. versionadded:: 0.1
+    .. versionchanged:: 0.2
+        The ``coordinator`` parameter; ``storage`` from
+        ``ROCKETPUNCH_STORAGE_URL``.
     """
 
     def __init__(
-        self, app: Flask | None = None, *, storage: TokenStorage | None = None
+        self,
+        app: Flask | None = None,
+        *,
+        storage: TokenStorage | None = None,
+        coordinator: SharedCoordinator | None = None,
     ) -> None:
-        #: Where tokens are kept.
+        #: Where tokens are kept, when given for every app; see
+        #: :meth:`storage_of` for the one an app uses.
         self.storage: TokenStorage = (
             storage if storage is not None else SessionStorage()
         )
+        self._explicit_storage = storage is not None
+        self._coordinator = coordinator
         self._states: weakref.WeakKeyDictionary[Flask, AppState] = (
             weakref.WeakKeyDictionary()
         )
@@ -89,7 +118,23 @@ class RocketpunchOAuth:
         for key, value in DEFAULTS.items():
             app.config.setdefault(f"ROCKETPUNCH_{key}", copy.copy(value))
 
-        state = AppState(ext=self, settings=settings)
+        storage = self.storage
+        if not self._explicit_storage and settings.storage_url is not None:
+            storage = storage_from_url(settings.storage_url)
+        storage.init_app(app)
+        shared = self._coordinator or storage.coordinator()
+        if shared is None:
+            shared = SQLiteCoordinator(
+                os.path.join(app.instance_path, SQLiteCoordinator.FILE_NAME),
+                keys=functools.partial(keyring_for, app.config),
+                lease=settings.refresh_lease,
+            )
+        state = AppState(
+            ext=self,
+            settings=settings,
+            storage=storage,
+            coordinator=RefreshCoordinator(shared),
+        )
         if settings.sandbox:
             state.sandbox = _mount_sandbox(app, state)
         self._states[app] = state
@@ -118,6 +163,10 @@ class RocketpunchOAuth:
                 " init_app(app) first."
             ) from None
 
+    def storage_of(self, app: Flask | None = None) -> TokenStorage:
+        """The token storage ``app`` uses (default: the current app)."""
+        return self.app_state(app).storage
+
     def settings(self, app: Flask | None = None) -> Settings:
         """The validated configuration of ``app`` (default: the current app)."""
         return self.app_state(app).settings
@@ -127,6 +176,59 @@ class RocketpunchOAuth:
         ``ROCKETPUNCH_SANDBOX`` is on; its users, codes, tokens and fault
         switches can be inspected and changed from tests."""
         return self.app_state(app).sandbox
+
+    # -- the login id ----------------------------------------------------------
+
+    def login_id(self) -> str:
+        """The current browser's login id: the key its token is stored
+        under, kept in the signed session (``""`` before any login)."""
+        value = session.get(LOGIN_ID_KEY)
+        return value if isinstance(value, str) else ""
+
+    def renew_login_id(self) -> str:
+        """Give the current browser a new random login id, as every login
+        does (an id planted before the login is never reused), and forget
+        the token of the old one."""
+        old = self.login_id()
+        if old:
+            self.storage_of().delete(old)
+        new = secrets.token_urlsafe(32)
+        session[LOGIN_ID_KEY] = new
+        return new
+
+    def drop_login_id(self) -> None:
+        """Forget the current browser's login id (at logout)."""
+        session.pop(LOGIN_ID_KEY, None)
+
+    def logout_everywhere(self, subject: str, app: Flask | None = None) -> int:
+        """Log the Rocketpunch user ``subject`` (their ``sub``) out of every
+        browser: revoke and delete each of their stored logins. Works in a
+        request, a CLI command or a background job (pass ``app`` outside an
+        app context).
+
+        :param subject: the user's ``sub`` claim.
+        :param app: the app (default: the current app).
+        :return: how many logins were ended.
+        :raises NotImplementedError: the storage keeps tokens in the
+            browsers' cookies, where no server can reach them.
+
+        .. versionadded:: 0.2
+        """
+        state = self.app_state(app)
+        logins = state.storage.logins_of(subject)
+        for key, token in logins:
+            try:
+                flow.revoke_token(state.http, state.settings, token)
+            except ProviderError as exc:
+                logger.warning(
+                    "Revoking a refresh token failed (%s); the login is ended"
+                    " here anyway.",
+                    exc.reason,
+                )
+            state.storage.delete(key)
+            state.coordinator.forget(token)
+        logger.info("Logged one user out everywhere: %d login(s) ended.", len(logins))
+        return len(logins)
 
     # -- hooks -----------------------------------------------------------------
 

@@ -36,7 +36,8 @@ def token_manager(state: AppState | None = None) -> TokenManager:
     if manager is None:
         state = state or current_state()
         manager = TokenManager(
-            storage=state.ext.storage,
+            storage=state.storage,
+            key=state.ext.login_id(),
             settings=state.settings,
             http=state.http,
             coordinator=state.coordinator,
@@ -86,8 +87,8 @@ def logout() -> Token | None:
     :return: the token that was dropped, or ``None``.
     """
     state = current_state()
-    storage = state.ext.storage
-    token = storage.get()
+    key = state.ext.login_id()
+    token = state.storage.get(key)
     if token is not None:
         try:
             flow.revoke_token(state.http, state.settings, token)
@@ -97,7 +98,10 @@ def logout() -> Token | None:
                 " here anyway.",
                 exc.reason,
             )
-    storage.delete()
+    state.storage.delete(key)
+    if token is not None:
+        state.coordinator.forget(token)
+    state.ext.drop_login_id()
     session.pop(PENDING_KEY, None)
     g.pop("_rocketpunch_manager", None)
     g.pop("_rocketpunch_client", None)

@@ -27,6 +27,7 @@ class TokenManager:
     expires within ``REFRESH_LEEWAY``.
 
     :param storage: where the user's token is kept.
+    :param key: the login id the token is kept under.
     :param settings: the app's settings.
     :param http: the app's pooled HTTP session.
     :param coordinator: shares refreshes between concurrent requests.
@@ -38,6 +39,7 @@ class TokenManager:
         self,
         *,
         storage: TokenStorage,
+        key: str,
         settings: Settings,
         http: requests.Session,
         coordinator: RefreshCoordinator,
@@ -45,6 +47,7 @@ class TokenManager:
         on_refresh: cabc.Callable[[Token], None] = lambda token: None,
     ) -> None:
         self.storage = storage
+        self.key = key
         self.settings = settings
         self.http = http
         self.coordinator = coordinator
@@ -61,16 +64,19 @@ class TokenManager:
 
     def _load(self) -> Token | None:
         if not self._read:
-            self._known = self.storage.get()
+            self._known = self.storage.get(self.key)
             self._read = True
         return self._known
 
     def _store(self, token: Token | None) -> None:
         if token is None:
-            self.storage.delete()
+            self.storage.delete(self.key)
         else:
-            self.storage.set(token)
+            self.storage.set(self.key, token)
         self._known, self._read = token, True
+
+    def _reload(self) -> Token | None:
+        return self.storage.get(self.key)
 
     def current(self) -> Token | None:
         """The stored token as it is, possibly expired."""
@@ -132,10 +138,13 @@ class TokenManager:
             return flow.refresh_token(self.http, self.settings, token, now=self.clock())
 
         try:
-            new, performed = self.coordinator.refresh(stale, do_refresh)
+            new, performed = self.coordinator.refresh(stale, do_refresh, self._reload)
         except OAuthError as exc:
             if exc.error not in REAUTHORIZE_ERRORS:
                 raise
+            newer = self._newer_than(stale)
+            if newer is not None:
+                return newer
             logger.info(
                 "The refresh token was rejected (%s); the user must log in again.",
                 exc.error,
@@ -145,8 +154,27 @@ class TokenManager:
                 "Your Rocketpunch login is no longer valid (it was revoked or has"
                 " expired). Log in again."
             ) from exc
-        self._store(new)
+        if not self.storage.replace(self.key, stale, new):
+            # A later refresh was stored meanwhile: keep it.
+            newer = self._newer_than(stale)
+            if newer is None:
+                raise ReauthorizationRequired(
+                    "Your Rocketpunch login ended while its token was being"
+                    " refreshed. Log in again."
+                )
+            return newer
+        self._known, self._read = new, True
         self._refreshed = new
         if performed:
             self.on_refresh(new)
         return new
+
+    def _newer_than(self, stale: Token) -> Token | None:
+        """The login's token in storage when another process replaced
+        ``stale`` with it, else ``None``."""
+        current = self._reload()
+        if current is None or current == stale:
+            return None
+        self._known, self._read = current, True
+        self._refreshed = current
+        return current

@@ -1,11 +1,19 @@
-"""One refresh per refresh token at a time, within a process.
+"""One refresh per token at a time: within a process, and across processes.
 
 With rotating refresh tokens, two requests that refresh the same token at once
 would both send it; the provider honours the first and answers the second with
-``invalid_grant``, logging the user out. The coordinator serialises refreshes
-per refresh token and remembers the outcome for a short while, so a request
-that lost the race (or that still carries the old token in its cookie) gets
-the winner's token instead of calling the provider again.
+``invalid_grant``, logging the user out. :class:`RefreshCoordinator`
+serialises refreshes per stale token inside a process and remembers the
+outcome for a short while, so a request that lost the race (or that still
+carries the old token in its cookie) gets the winner's token instead of
+calling the provider again.
+
+Across processes (gunicorn workers) and hosts, a :class:`SharedCoordinator`
+stands behind it: the in-process coordinator lets at most one thread per
+process through to the shared one, which lets one process call the provider
+and hands its outcome to the others. The default is
+:class:`~flask_rocketpunch.refresh_sqlite.SQLiteCoordinator` (every worker of
+one host); server-side storages bring their own (several hosts).
 """
 
 from __future__ import annotations
@@ -16,9 +24,56 @@ import dataclasses
 import hashlib
 import threading
 import time
+import typing as t
 
 from .exceptions import OAuthError
 from .tokens import Token
+
+#: Makes a new token from a stale one at the token endpoint.
+DoRefresh = cabc.Callable[[Token], Token]
+#: Reads the login's token from storage again (``None``: no token any more).
+Reload = cabc.Callable[[], "Token | None"]
+
+
+class SharedCoordinator(t.Protocol):
+    """One refresh per stale token across processes: what a cross-process
+    coordinator provides.
+
+    .. versionadded:: 0.2
+    """
+
+    def refresh_once(
+        self, stale: Token, do_refresh: DoRefresh, reload: Reload
+    ) -> tuple[Token, bool]:
+        """Refresh ``stale`` with ``do_refresh`` unless another process is
+        doing it or has just done it, in which case wait for and return its
+        outcome.
+
+        :param stale: the token as this request read it.
+        :param do_refresh: calls the token endpoint; only the winner calls it.
+        :param reload: reads the login's token from storage again; the winner
+            calls it before the provider (another process may have refreshed
+            already) and waiters use it to see the winner's write.
+        :return: the new token, and whether this call refreshed it.
+        :raises OAuthError: what the winner's refresh answered (for example
+            ``invalid_grant``), shared with the waiters.
+        :raises ProviderError: with ``reason="refresh_pending"`` when the wait
+            for another process ran out.
+        """
+        ...
+
+    def forget(self, token: Token) -> None:
+        """Forget every remembered outcome that handed out ``token``."""
+        ...
+
+
+def refresh_key(token: Token) -> str:
+    """The key one refresh of ``token`` is shared under: a hash of the stale
+    token as a whole. Requests carrying the same token share one refresh; a
+    later refresh of a refresh token that does not rotate comes with a newer
+    access token, so it is a new refresh."""
+    material = f"{token.refresh_token or ''}\n{token.access_token}"
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
 @dataclasses.dataclass
@@ -37,6 +92,7 @@ class _Outcome:
 class RefreshCoordinator:
     """Serialise refreshes of each refresh token and share their outcome.
 
+    :param shared: the cross-process coordinator behind this one, if any.
     :param remember: seconds an outcome is reused for requests that still
         carry the old refresh token.
     :param max_outcomes: how many outcomes are kept at most.
@@ -45,11 +101,14 @@ class RefreshCoordinator:
 
     def __init__(
         self,
+        shared: SharedCoordinator | None = None,
         *,
         remember: float = 60.0,
         max_outcomes: int = 4096,
         clock: cabc.Callable[[], float] = time.monotonic,
     ) -> None:
+        #: The cross-process coordinator behind this one, if any.
+        self.shared = shared
         self._remember = remember
         self._max = max_outcomes
         self._clock = clock
@@ -61,11 +120,7 @@ class RefreshCoordinator:
 
     @staticmethod
     def _key(token: Token) -> str:
-        # The stale token as a whole: requests carrying the same token share
-        # one refresh. A later refresh of a refresh token that does not rotate
-        # comes with a newer access token, so it is a new refresh.
-        material = f"{token.refresh_token or ''}\n{token.access_token}"
-        return hashlib.sha256(material.encode("utf-8")).hexdigest()
+        return refresh_key(token)
 
     def _recent(self, key: str) -> _Outcome | None:
         outcome = self._outcomes.get(key)
@@ -82,12 +137,30 @@ class RefreshCoordinator:
         while len(self._outcomes) > self._max:
             self._outcomes.popitem(last=False)
 
+    def forget(self, token: Token) -> None:
+        """Forget every remembered refresh that handed out ``token``, here and
+        in the shared coordinator (at logout: a stale copy of the session
+        must not be handed the logged-out tokens; it goes to the provider,
+        which sees the reuse of a rotated refresh token)."""
+        with self._guard:
+            for key in [k for k, v in self._outcomes.items() if v.token == token]:
+                del self._outcomes[key]
+        if self.shared is not None:
+            self.shared.forget(token)
+
     def refresh(
-        self, token: Token, do_refresh: cabc.Callable[[Token], Token]
+        self,
+        token: Token,
+        do_refresh: DoRefresh,
+        reload: Reload | None = None,
     ) -> tuple[Token, bool]:
         """Refresh ``token`` with ``do_refresh``, unless another thread is doing
-        or has just done it, in which case its result is returned.
+        or has just done it, in which case its result is returned. With a
+        :attr:`shared` coordinator, the one thread of this process that goes
+        through asks it, so other processes share the refresh too.
 
+        :param reload: reads the login's token from storage again (see
+            :meth:`SharedCoordinator.refresh_once`).
         :return: the new token, and whether this call made the refresh.
         :raises OAuthError: what ``do_refresh`` raised (an OAuth error is
             shared with the waiting threads; other errors are not remembered).
@@ -107,14 +180,19 @@ class RefreshCoordinator:
                 if outcome is not None:
                     return self._replay(outcome)
                 try:
-                    new = do_refresh(token)
+                    if self.shared is None:
+                        new, performed = do_refresh(token), True
+                    else:
+                        new, performed = self.shared.refresh_once(
+                            token, do_refresh, reload or (lambda: None)
+                        )
                 except OAuthError as exc:
                     with self._guard:
                         self._store(key, _Outcome(self._clock(), None, exc))
                     raise
                 with self._guard:
                     self._store(key, _Outcome(self._clock(), new, None))
-                return new, True
+                return new, performed
         finally:
             with self._guard:
                 slot.users -= 1

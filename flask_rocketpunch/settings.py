@@ -24,17 +24,12 @@ API_BASE_URL = "https://openapi.rocketpunch.com/api/v1/"
 SANDBOX_ORIGIN = "http://rocketpunch-sandbox.invalid"
 
 CLIENT_AUTH_METHODS = ("client_secret_post", "client_secret_basic")
+#: What ``ROCKETPUNCH_STORAGE_URL`` may name (a SQLAlchemy driver may follow
+#: a ``+``, as in ``postgresql+psycopg://``).
+STORAGE_SCHEMES = ("redis", "rediss", "unix", "postgresql", "sqlite")
 SANDBOX_FLAVORS = ("current", "guide")
 
 Timeout: t.TypeAlias = float | tuple[float, float]
-
-#: Said wherever a missing ``SECRET_KEY`` is noticed.
-NO_SECRET_KEY = (
-    "SECRET_KEY is not set. flask-rocketpunch keeps logins in the session and"
-    " encrypts tokens with a key derived from it: set app.config"
-    '["SECRET_KEY"] (or FLASK_SECRET_KEY with from_prefixed_env()) to a long'
-    " random value, for example from secrets.token_hex()."
-)
 
 
 def _key(default: t.Any, *, unset: str | None = None, secret: bool = False) -> t.Any:
@@ -78,6 +73,15 @@ class Settings:
     insecure_transport: bool = _key(False)
     login_ttl: float = _key(600)
     max_pending_logins: int = _key(5)
+    storage_url: str | None = _key(None, unset="(tokens in the session cookie)")
+
+    @property
+    def refresh_lease(self) -> float:
+        """How long one process may hold the right to refresh a token before
+        another may take over: twice the longest token endpoint call
+        (``TIMEOUT``), plus a second."""
+        total = sum(self.timeout) if isinstance(self.timeout, tuple) else self.timeout
+        return 2 * total + 1
 
     def rows(self) -> list[tuple[str, str]]:
         """Each key (without the prefix) and its effective value as text, for
@@ -93,6 +97,8 @@ class Settings:
                 text = " ".join(sorted(value))
             elif isinstance(value, float):
                 text = f"{value:g}"
+            elif field.name == "storage_url":
+                text = without_password(value)
             else:
                 text = str(value)
             out.append((field.name.upper(), text))
@@ -111,6 +117,16 @@ def mask(value: object) -> str:
     if not value:
         return "(not set)"
     return f"******** ({len(str(value))} characters)"
+
+
+def without_password(url: str) -> str:
+    """``url`` with the password of its user part masked, for display."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rpartition("@")
+    user = netloc[0].partition(":")[0]
+    return parts._replace(netloc=f"{user}:********@{netloc[2]}").geturl()
 
 
 def plain_http_redirect_warning(uri: str) -> str | None:
@@ -285,6 +301,16 @@ def load_settings(config: cabc.Mapping[str, t.Any]) -> Settings:
                 f" fragment, got {redirect_uri!r}."
             )
     login_redirect = str(get("LOGIN_REDIRECT"))
+    storage_url = get("STORAGE_URL") or None
+    if (
+        storage_url is not None
+        and urlsplit(str(storage_url)).scheme.split("+")[0] not in STORAGE_SCHEMES
+    ):
+        raise ConfigurationError(
+            "ROCKETPUNCH_STORAGE_URL must start with one of"
+            f" {', '.join(s + '://' for s in STORAGE_SCHEMES)}, got a URL with"
+            f" the scheme {urlsplit(str(storage_url)).scheme!r}."
+        )
     return Settings(
         client_id=str(client_id),
         client_secret=str(client_secret),
@@ -308,4 +334,5 @@ def load_settings(config: cabc.Mapping[str, t.Any]) -> Settings:
         max_pending_logins=int(
             _number("MAX_PENDING_LOGINS", get("MAX_PENDING_LOGINS"), 1)
         ),
+        storage_url=str(storage_url) if storage_url is not None else None,
     )

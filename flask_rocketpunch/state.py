@@ -46,9 +46,13 @@ EXTENSION_KEY = "rocketpunch"
 class Extension(t.Protocol):
     """What the Flask edges need of :class:`~flask_rocketpunch.RocketpunchOAuth`."""
 
-    storage: TokenStorage
-
     def app_state(self, app: Flask | None = None) -> AppState: ...
+
+    def login_id(self) -> str: ...
+
+    def renew_login_id(self) -> str: ...
+
+    def drop_login_id(self) -> None: ...
 
     def unauthorized(
         self, error: ReauthorizationRequired | None = None
@@ -77,10 +81,12 @@ class AppState:
     #: The extension that owns this state.
     ext: Extension
     settings: Settings
+    #: Where this app's tokens are kept.
+    storage: TokenStorage
+    #: Shares refreshes between threads, and through its shared coordinator
+    #: between processes.
+    coordinator: RefreshCoordinator
     http: requests.Session = dataclasses.field(default_factory=http_session)
-    coordinator: RefreshCoordinator = dataclasses.field(
-        default_factory=RefreshCoordinator
-    )
     sandbox: SandboxProvider | None = None
     clock: cabc.Callable[[], float] = time.time
     warned_http_redirect: bool = False

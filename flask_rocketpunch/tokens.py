@@ -4,14 +4,33 @@ from __future__ import annotations
 
 import collections.abc as cabc
 import dataclasses
+import functools
+import json
 import math
 import typing as t
 
+from .crypto import KeyRing
+from .encoding import b64url_decode
 from .exceptions import ProviderError
 from .scopes import parse_scopes, scope_string
 
 #: The longest access token life accepted, in seconds (ten years).
 MAX_EXPIRES_IN = 10 * 365 * 24 * 3600
+
+
+def jwt_subject(access_token: str) -> str | None:
+    """The ``sub`` claim of a JWT access token, unverified, or ``None`` when
+    the token is not a JWT with a short string ``sub``."""
+    parts = access_token.split(".")
+    if len(parts) != 3 or len(parts[1]) > 4096:
+        return None
+    payload = b64url_decode(parts[1])
+    try:
+        claims = json.loads(payload) if payload is not None else None
+    except (ValueError, RecursionError):
+        return None
+    sub = claims.get("sub") if isinstance(claims, dict) else None
+    return sub if isinstance(sub, str) and 0 < len(sub) <= 255 else None
 
 
 def _invalid(detail: str) -> ProviderError:
@@ -42,6 +61,10 @@ class Token:
     scopes: frozenset[str] = frozenset()
     #: The token type; always ``"Bearer"`` once validated.
     token_type: str = "Bearer"
+    #: The Rocketpunch user the token belongs to (the ``sub`` claim of the
+    #: JWT access token, read without checking its signature: it only files
+    #: the login under its user, for "log out everywhere"), or ``None``.
+    subject: str | None = None
 
     @classmethod
     def from_response(
@@ -108,12 +131,16 @@ class Token:
             scopes = previous.scopes
         else:
             scopes = parse_scopes(requested_scopes)
+        subject = jwt_subject(access_token)
+        if subject is None and previous is not None:
+            subject = previous.subject
         return cls(
             access_token=access_token,
             token_type="Bearer",
             expires_at=now + float(expires_in),
             refresh_token=refresh_token,
             scopes=scopes,
+            subject=subject,
         )
 
     def expires_in(self, now: float) -> float:
@@ -139,6 +166,8 @@ class Token:
             out["r"] = self.refresh_token
         if self.scopes:
             out["s"] = scope_string(self.scopes)
+        if self.subject:
+            out["u"] = self.subject
         return out
 
     @classmethod
@@ -154,9 +183,39 @@ class Token:
         refresh_token = data.get("r")
         if refresh_token is not None and not isinstance(refresh_token, str):
             raise TypeError("refresh token is not a string")
+        subject = data.get("u")
         return cls(
             access_token=access_token,
             expires_at=float(data["e"]),
             refresh_token=refresh_token,
             scopes=parse_scopes(data.get("s")),
+            subject=subject if isinstance(subject, str) else None,
         )
+
+
+def seal_token(token: Token, ring: KeyRing, context: str = "") -> str:
+    """``token`` encrypted at rest (AES-GCM) with the current key of ``ring``.
+
+    :param context: what the sealed text is bound to, such as the login id;
+        :func:`open_token` needs the same.
+    """
+    plain = json.dumps(token.to_dict(), separators=(",", ":")).encode("utf-8")
+    return ring.cipher.encrypt(plain, context)
+
+
+@functools.lru_cache(maxsize=1024)
+def open_token(sealed: str, ring: KeyRing, context: str = "") -> Token | None:
+    """The token in ``sealed``, or ``None`` if it does not open with any key
+    of ``ring`` and ``context`` (tampered, foreign, or sealed under a key that
+    is no longer configured).
+
+    Cached: the same sealed text is not decrypted and parsed again on every
+    request (per key ring, so a rotation is honoured at once).
+    """
+    plain = ring.cipher.decrypt(sealed, context)
+    if plain is None:
+        return None
+    try:
+        return Token.from_dict(json.loads(plain))
+    except (ValueError, KeyError, TypeError):
+        return None

@@ -21,12 +21,12 @@ from flask import (
 from werkzeug.wrappers import Response as BaseResponse
 
 from . import flow, helpers, pending
+from .cookie import check_cookie_size, current_keyring
 from .exceptions import OAuthError, RocketpunchError, StateError
 from .logs import neutral
 from .settings import is_loopback_host, plain_http_redirect_warning
 from .signals import logged_in, login_failed
 from .state import AppState, current_state
-from .storage import check_cookie_size, current_keyring
 from .tokens import Token
 
 logger = logging.getLogger("flask_rocketpunch")
@@ -137,7 +137,7 @@ def _finish_login(state: AppState) -> t.Any:
         login_failed.send(app, error=exc)
         answer = state.ext.run_error_hook(exc)
         return answer if answer is not None else error_response(exc)
-    state.ext.storage.set(token)
+    state.storage.set(state.ext.renew_login_id(), token)
     _warn_if_short_lived(state, token)
     logger.info("Login completed; scopes granted: %s.", " ".join(sorted(token.scopes)))
     logged_in.send(app, token=token)
@@ -227,6 +227,7 @@ def _callback_error(args: cabc.Mapping[str, str]) -> OAuthError:
         message=flow.AUTHORIZATION_ERRORS.get(
             error, f"Rocketpunch could not complete the login ({error})."
         ),
+        at="callback",
     )
 
 

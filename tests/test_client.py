@@ -104,7 +104,7 @@ def client_app(make_app: AppFactory, **config: t.Any) -> Flask:
             refresh_token=issued.get("refresh_token"),
             scopes=frozenset(issued["scope"].split()),
         )
-        ext.storage.set(token)
+        ext.storage_of().set(ext.renew_login_id(), token)
         return {"access_token": issued["access_token"]}
 
     return app

@@ -1064,6 +1064,7 @@ def api_client(http: requests.Session) -> RocketpunchClient:
     )
     tokens = TokenManager(
         storage=MemoryStorage(),
+        key="login-1",
         settings=settings,
         http=http,
         coordinator=RefreshCoordinator(),

@@ -327,16 +327,23 @@ class Manager:
         token: Token | None,
         coordinator: RefreshCoordinator | None = None,
     ) -> None:
-        self.storage = MemoryStorage(token)
+        self.storage = MemoryStorage()
+        if token is not None:
+            self.storage.set(LOGIN, token)
         self.refreshed: list[Token] = []
         self.manager = TokenManager(
             storage=self.storage,
+            key=LOGIN,
             settings=settings_for(url),
             http=http,
             coordinator=coordinator or RefreshCoordinator(),
             clock=lambda: NOW,
             on_refresh=self.refreshed.append,
         )
+
+
+#: The login id the managers keep their token under.
+LOGIN = "login-1"
 
 
 def stored(expires_in: float) -> Token:
@@ -371,7 +378,7 @@ def test_token_within_leeway_or_expired_is_refreshed_and_stored(
     assert token.refresh_token == "rt-rotated"
     assert token.expires_at == NOW + 900
     assert token.scopes == frozenset({"profile"})
-    assert m.storage.token == token
+    assert m.storage.get(LOGIN) == token
     assert endpoint.forms == [
         {
             "grant_type": "refresh_token",
@@ -403,7 +410,7 @@ def test_invalid_grant_requires_a_login_and_empties_the_storage(
         m.manager.valid_token()
     assert isinstance(info.value.__cause__, OAuthError)
     assert info.value.http_status == 401
-    assert m.storage.token is None
+    assert m.storage.get(LOGIN) is None
     assert m.refreshed == []
 
 
@@ -415,7 +422,7 @@ def test_other_oauth_errors_keep_the_token(
     m = Manager(endpoint.url, http, stored(10))
     with pytest.raises(OAuthError, match="ROCKETPUNCH_CLIENT_ID"):
         m.manager.valid_token()
-    assert m.storage.token == stored(10)
+    assert m.storage.get(LOGIN) == stored(10)
 
 
 @pytest.mark.parametrize("fault", ["503", "refused"])
@@ -426,7 +433,7 @@ def test_provider_down_with_token_still_valid_returns_the_old_token(
     url = endpoint.url if fault == "503" else closed_port_url()
     m = Manager(url, http, stored(100))
     assert m.manager.valid_token() == stored(100)
-    assert m.storage.token == stored(100)
+    assert m.storage.get(LOGIN) == stored(100)
     assert m.refreshed == []
 
 
@@ -440,7 +447,7 @@ def test_provider_down_with_token_expired_is_a_provider_error(
     with pytest.raises(ProviderError) as info:
         m.manager.valid_token()
     assert info.value.reason == ("server_error" if fault == "503" else "connection")
-    assert m.storage.token == stored(0)
+    assert m.storage.get(LOGIN) == stored(0)
 
 
 def test_provider_down_is_retried_on_the_next_call(
@@ -467,6 +474,6 @@ def test_two_requests_with_the_same_stale_token_refresh_once(
     b = second.manager.valid_token()
     assert a == b
     assert a.access_token == "at-refreshed"
-    assert second.storage.token == a
+    assert second.storage.get(LOGIN) == a
     assert len(endpoint.forms) == 1
     assert len(first.refreshed) + len(second.refreshed) == 1

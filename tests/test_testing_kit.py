@@ -219,9 +219,11 @@ def test_login_as_with_expiry_within_the_leeway_refreshes_exactly_once(
 def test_login_as_works_with_another_token_storage() -> None:
     storage = MemoryStorage()
     app = build_app({"ROCKETPUNCH_SANDBOX": True}, storage=storage)
-    token = login_as(app.test_client(), "alex")
-    assert storage.token == token
-    assert app.test_client().get("/me", headers=JSON).status_code == 200
+    client = app.test_client()
+    token = login_as(client, "alex")
+    assert list(storage.tokens.values()) == [token]
+    assert client.get("/me", headers=JSON).status_code == 200
+    assert app.test_client().get("/me", headers=JSON).status_code == 401
 
 
 def test_login_as_refuses_an_unknown_user() -> None:

@@ -111,10 +111,11 @@ def store_token(client: FlaskClient, token: Token) -> None:
     .. versionadded:: 0.1
     """
     app = client.application
-    storage = _extension(app).storage
+    ext = _extension(app)
+    storage = ext.storage_of(app)
     with client.session_transaction() as saved, app.test_request_context():
         session.update(saved)
-        storage.set(token)
+        storage.set(ext.renew_login_id(), token)
         saved.clear()
         saved.update(session)
 

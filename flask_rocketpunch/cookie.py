@@ -1,0 +1,60 @@
+"""The session cookie: the keys derived from the current app's secret keys,
+and the cookie's size. Flask's globals are read here, at the edge."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import current_app, session
+from flask.sessions import SecureCookieSessionInterface
+
+from .crypto import KeyRing, keyring_for
+
+logger = logging.getLogger("flask_rocketpunch")
+
+#: Browsers drop cookies over 4096 bytes; warn before that.
+COOKIE_WARN_BYTES = 3800
+
+
+def current_keyring() -> KeyRing:
+    """The keys derived from the current app's ``SECRET_KEY`` and
+    ``SECRET_KEY_FALLBACKS`` (made once per key set, so a rotation takes
+    effect on the next request).
+
+    :raises ConfigurationError: if ``SECRET_KEY`` is not set.
+    """
+    return keyring_for(current_app.config)
+
+
+def check_cookie_size() -> int | None:
+    """Measure the session cookie the response will carry, and log a warning
+    when it nears the browsers' 4 KB limit. Returns the size in bytes, or
+    ``None`` for a session interface other than Flask's cookie one.
+
+    The cookie is measured exactly only when a cheap upper bound (the
+    session's JSON in base64 plus the signature) comes near the limit.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    interface = app.session_interface
+    if not isinstance(interface, SecureCookieSessionInterface):
+        return None
+    serializer = interface.get_signing_serializer(app)
+    if serializer is None:
+        return None
+    data = dict(session)
+    try:
+        bound = 4 * -(-len(json.dumps(data, separators=(",", ":"))) // 3) + 64
+    except TypeError:  # not plain JSON (tagged values): measure exactly
+        bound = COOKIE_WARN_BYTES + 1
+    if bound <= COOKIE_WARN_BYTES:
+        return bound
+    size = len(serializer.dumps(data))
+    if size > COOKIE_WARN_BYTES:
+        logger.warning(
+            "The session cookie is %d bytes, close to the 4096-byte limit of"
+            " browsers, which drop larger cookies (a login loop follows). Keep"
+            " less in the session, or use a server-side token storage.",
+            size,
+        )
+    return size

@@ -1,0 +1,55 @@
+"""The default storage: the token encrypted in Flask's session cookie."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import session
+
+from ..cookie import check_cookie_size, current_keyring
+from ..tokens import Token, open_token, seal_token
+from .base import TokenStorage
+
+logger = logging.getLogger("flask_rocketpunch")
+
+#: Session key of the encrypted token.
+TOKEN_KEY = "_rocketpunch_token"
+
+
+class SessionStorage(TokenStorage):
+    """Keep the token in Flask's session, encrypted with AES-GCM under a key
+    derived from ``SECRET_KEY``; ``SECRET_KEY_FALLBACKS`` still decrypt during
+    a key rotation. Neither token is readable in the cookie.
+
+    The cookie belongs to one browser, so the login id is not needed to find
+    the token; this is the one storage that reads Flask's session, and so
+    works only inside a request.
+
+    .. versionadded:: 0.1
+    """
+
+    def get(self, key: str) -> Token | None:
+        sealed = session.get(TOKEN_KEY)
+        if not isinstance(sealed, str):
+            return None
+        token = open_token(sealed, current_keyring())
+        if token is None:
+            logger.info(
+                "The stored token could not be decrypted (SECRET_KEY changed, or"
+                " the cookie was tampered with); it is dropped."
+            )
+            session.pop(TOKEN_KEY, None)
+        return token
+
+    def set(self, key: str, token: Token) -> None:
+        session[TOKEN_KEY] = seal_token(token, current_keyring())
+        check_cookie_size()
+
+    def delete(self, key: str) -> None:
+        session.pop(TOKEN_KEY, None)
+
+    def replace(self, key: str, old: Token, new: Token) -> bool:
+        # The cookie is this browser's own: the answer's cookie holds the
+        # newest token this request knows.
+        self.set(key, new)
+        return True
