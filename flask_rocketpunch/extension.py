@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import collections.abc as cabc
 import copy
-import functools
 import logging
 import os
 import secrets
@@ -15,7 +14,6 @@ from flask import Flask, current_app, jsonify, redirect, request, session, url_f
 
 from . import flow
 from .cli import cli
-from .crypto import keyring_for
 from .exceptions import (
     NO_SECRET_KEY,
     ProviderError,
@@ -126,9 +124,9 @@ class RocketpunchOAuth:
         if shared is None:
             shared = SQLiteCoordinator(
                 os.path.join(app.instance_path, SQLiteCoordinator.FILE_NAME),
-                keys=functools.partial(keyring_for, app.config),
                 lease=settings.refresh_lease,
             )
+        shared.init_app(app)
         state = AppState(
             ext=self,
             settings=settings,

@@ -138,7 +138,9 @@ class TokenManager:
             return flow.refresh_token(self.http, self.settings, token, now=self.clock())
 
         try:
-            new, performed = self.coordinator.refresh(stale, do_refresh, self._reload)
+            new, performed = self.coordinator.refresh(
+                stale, do_refresh, self._reload, self.key
+            )
         except OAuthError as exc:
             if exc.error not in REAUTHORIZE_ERRORS:
                 raise

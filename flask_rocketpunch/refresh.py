@@ -29,6 +29,9 @@ import typing as t
 from .exceptions import OAuthError
 from .tokens import Token
 
+if t.TYPE_CHECKING:
+    from flask import Flask
+
 #: Makes a new token from a stale one at the token endpoint.
 DoRefresh = cabc.Callable[[Token], Token]
 #: Reads the login's token from storage again (``None``: no token any more).
@@ -42,13 +45,20 @@ class SharedCoordinator(t.Protocol):
     .. versionadded:: 0.2
     """
 
+    def init_app(self, app: Flask) -> None:
+        """Called by the extension for each app it serves: read what the
+        coordinator needs from ``app.config`` (the keys that seal outcomes,
+        ``ROCKETPUNCH_TIMEOUT`` to check the lease against)."""
+        ...
+
     def refresh_once(
-        self, stale: Token, do_refresh: DoRefresh, reload: Reload
+        self, key: str, stale: Token, do_refresh: DoRefresh, reload: Reload
     ) -> tuple[Token, bool]:
         """Refresh ``stale`` with ``do_refresh`` unless another process is
         doing it or has just done it, in which case wait for and return its
         outcome.
 
+        :param key: the login id ``stale`` is stored under.
         :param stale: the token as this request read it.
         :param do_refresh: calls the token endpoint; only the winner calls it.
         :param reload: reads the login's token from storage again; the winner
@@ -153,6 +163,7 @@ class RefreshCoordinator:
         token: Token,
         do_refresh: DoRefresh,
         reload: Reload | None = None,
+        key: str = "",
     ) -> tuple[Token, bool]:
         """Refresh ``token`` with ``do_refresh``, unless another thread is doing
         or has just done it, in which case its result is returned. With a
@@ -161,6 +172,7 @@ class RefreshCoordinator:
 
         :param reload: reads the login's token from storage again (see
             :meth:`SharedCoordinator.refresh_once`).
+        :param key: the login id the token is stored under.
         :return: the new token, and whether this call made the refresh.
         :raises OAuthError: what ``do_refresh`` raised (an OAuth error is
             shared with the waiting threads; other errors are not remembered).
@@ -184,7 +196,7 @@ class RefreshCoordinator:
                         new, performed = do_refresh(token), True
                     else:
                         new, performed = self.shared.refresh_once(
-                            token, do_refresh, reload or (lambda: None)
+                            key, token, do_refresh, reload or (lambda: None)
                         )
                 except OAuthError as exc:
                     with self._guard:

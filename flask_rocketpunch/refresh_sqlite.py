@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections.abc as cabc
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -20,11 +21,15 @@ import secrets
 import sqlite3
 import threading
 import time
+import typing as t
 
-from .crypto import KeyRing
-from .exceptions import OAuthError, ProviderError
+from .crypto import KeyRing, keyring_for
+from .exceptions import ConfigurationError, OAuthError, ProviderError
 from .refresh import DoRefresh, Reload, refresh_key
 from .tokens import Token, open_token, seal_token
+
+if t.TYPE_CHECKING:
+    from flask import Flask
 
 logger = logging.getLogger("flask_rocketpunch")
 
@@ -45,7 +50,8 @@ class SQLiteCoordinator:
     """One refresh per stale token across the processes of one host.
 
     :param path: the SQLite file; its folder is made when first needed.
-    :param keys: the app's key ring, to seal outcomes at rest.
+    :param keys: the app's key ring, to seal outcomes at rest; by default
+        the one of the app given to :meth:`init_app`.
     :param lease: seconds a process may hold a refresh before another takes
         over; longer than two token endpoint calls.
     :param window: seconds an outcome is kept for requests that still carry
@@ -65,7 +71,7 @@ class SQLiteCoordinator:
         self,
         path: str | os.PathLike[str],
         *,
-        keys: cabc.Callable[[], KeyRing],
+        keys: cabc.Callable[[], KeyRing] | None = None,
         lease: float = 11.0,
         window: float = 60.0,
         poll: float = 0.02,
@@ -82,6 +88,20 @@ class SQLiteCoordinator:
         self._ready = False
         self._ready_lock = threading.Lock()
         self._warned = False
+
+    def init_app(self, app: Flask) -> None:
+        """Seal outcomes with ``app``'s secret keys, unless ``keys`` was
+        given."""
+        if self.keys is None:
+            self.keys = functools.partial(keyring_for, app.config)
+
+    def _keyring(self) -> KeyRing:
+        if self.keys is None:
+            raise ConfigurationError(
+                "This SQLiteCoordinator is not set up with an app: pass it to"
+                " RocketpunchOAuth(app, coordinator=...)."
+            )
+        return self.keys()
 
     # -- the file ---------------------------------------------------------------
 
@@ -108,10 +128,10 @@ class SQLiteCoordinator:
     # -- the protocol -------------------------------------------------------------
 
     def refresh_once(
-        self, stale: Token, do_refresh: DoRefresh, reload: Reload
+        self, key: str, stale: Token, do_refresh: DoRefresh, reload: Reload
     ) -> tuple[Token, bool]:
         """See :meth:`flask_rocketpunch.refresh.SharedCoordinator.refresh_once`."""
-        key = refresh_key(stale)
+        key = refresh_key(stale)  # per stale token: the login id is not needed
         owner = f"{os.getpid()}-{secrets.token_hex(8)}"
         try:
             done = self._wait_for_turn(key, owner)
@@ -207,7 +227,7 @@ class SQLiteCoordinator:
         if error is not None:
             data = json.loads(error)
             raise OAuthError(str(data.get("error")), data.get("description"))
-        token = open_token(outcome or "", self.keys(), key)
+        token = open_token(outcome or "", self._keyring(), key)
         if token is None:
             # Sealed under a key no longer configured: refresh again.
             raise OAuthError(
@@ -225,7 +245,7 @@ class SQLiteCoordinator:
         error: OAuthError | None = None,
     ) -> None:
         now = self.clock()
-        sealed = seal_token(token, self.keys(), key) if token is not None else None
+        sealed = seal_token(token, self._keyring(), key) if token is not None else None
         failure = None
         if error is not None:
             failure = json.dumps(
