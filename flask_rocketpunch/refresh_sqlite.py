@@ -135,7 +135,7 @@ class SQLiteCoordinator:
         owner = f"{os.getpid()}-{secrets.token_hex(8)}"
         try:
             done = self._wait_for_turn(key, owner)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             return self._uncoordinated(exc, stale, do_refresh)
         if done is not None:
             return done, False
@@ -165,7 +165,7 @@ class SQLiteCoordinator:
                     "DELETE FROM rocketpunch_refreshes WHERE fresh = ?",
                     (refresh_key(token),),
                 )
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             logger.warning("The refresh coordination file failed (%s).", exc)
 
     # -- steps --------------------------------------------------------------------
@@ -263,7 +263,7 @@ class SQLiteCoordinator:
                     "DELETE FROM rocketpunch_refreshes WHERE done_at < ?",
                     (now - self.window,),
                 )
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             logger.warning("The refresh coordination file failed (%s).", exc)
 
     def _release(self, key: str, owner: str) -> None:
@@ -273,11 +273,11 @@ class SQLiteCoordinator:
                     "DELETE FROM rocketpunch_refreshes WHERE stale = ? AND owner = ?",
                     (key, owner),
                 )
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             logger.warning("The refresh coordination file failed (%s).", exc)
 
     def _uncoordinated(
-        self, exc: sqlite3.Error, stale: Token, do_refresh: DoRefresh
+        self, exc: Exception, stale: Token, do_refresh: DoRefresh
     ) -> tuple[Token, bool]:
         if not self._warned:
             self._warned = True
