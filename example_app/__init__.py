@@ -17,6 +17,7 @@ Pages:
 from __future__ import annotations
 
 import collections.abc as cabc
+import os
 import secrets
 import typing as t
 
@@ -43,7 +44,9 @@ def create_app(config: cabc.Mapping[str, t.Any] | None = None) -> Flask:
 
     Configuration comes from ``FLASK_*`` environment variables (for example
     ``FLASK_SECRET_KEY``, ``FLASK_ROCKETPUNCH_CLIENT_ID``,
-    ``FLASK_ROCKETPUNCH_CLIENT_SECRET``), then from ``config``.
+    ``FLASK_ROCKETPUNCH_CLIENT_SECRET``), ``ROCKETPUNCH_STORAGE_URL`` (or
+    ``FLASK_ROCKETPUNCH_STORAGE_URL``) for server-side token storage, then
+    from ``config``.
 
     - Without ``SECRET_KEY``, a random one is made for this run: sessions
       (and logins) do not survive a restart.
@@ -54,6 +57,12 @@ def create_app(config: cabc.Mapping[str, t.Any] | None = None) -> Flask:
     """
     app = Flask(__name__)
     app.config.from_prefixed_env()
+    # Where tokens are kept: redis://..., postgresql+psycopg://...,
+    # sqlite:///...; unset, they stay encrypted in the session cookie.
+    if os.environ.get("ROCKETPUNCH_STORAGE_URL"):
+        app.config.setdefault(
+            "ROCKETPUNCH_STORAGE_URL", os.environ["ROCKETPUNCH_STORAGE_URL"]
+        )
     if config is not None:
         app.config.update(config)
     # Name, picture and email: the scopes differ between the current provider
