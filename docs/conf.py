@@ -1,6 +1,10 @@
 """Sphinx configuration for flask-rocketpunch."""
 
+import sys
 from importlib.metadata import version as _version
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent / "_ext"))
 
 project = "flask-rocketpunch"
 author = "the flask-rocketpunch contributors"
@@ -8,7 +12,8 @@ copyright = f"2026, {author}"
 release = _version("flask-rocketpunch")
 version = ".".join(release.split(".")[:2])
 
-extensions = ["sphinx.ext.autodoc", "sphinx.ext.viewcode"]
+extensions = ["sphinx.ext.autodoc", "sphinx.ext.viewcode", "sequence"]
+graphviz_output_format = "svg"
 exclude_patterns = ["_build"]
 
 html_theme = "alabaster"

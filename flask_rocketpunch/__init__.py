@@ -16,6 +16,7 @@ from .exceptions import RocketpunchError as RocketpunchError
 from .exceptions import StateError as StateError
 from .exceptions import StateExpiredError as StateExpiredError
 from .exceptions import StateMismatchError as StateMismatchError
+from .exceptions import StorageError as StorageError
 from .extension import RocketpunchOAuth as RocketpunchOAuth
 from .helpers import current_token as current_token
 from .helpers import is_authorized as is_authorized
@@ -49,6 +50,7 @@ __all__ = [
     "StateError",
     "StateExpiredError",
     "StateMismatchError",
+    "StorageError",
     "Token",
     "TokenStorage",
     "current_token",
