@@ -1,12 +1,15 @@
 """The API client behind ``rocketpunch``: URLs, bearer header, timeouts,
 refresh before expiry and after a 401, error mapping, userinfo, isolation of
-users on the app's shared HTTP session."""
+users on the app's shared HTTP session; end to end against the sandbox, and
+the client's pure parts (error mapping, URL joining) with plain arguments."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import typing as t
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -16,15 +19,21 @@ from support import AppFactory, extension, newest_access_token, refresh_grants
 
 from flask_rocketpunch import (
     APIError,
+    RateLimitError,
     login_required_rocketpunch,
     rocketpunch,
 )
+from flask_rocketpunch.client import RocketpunchClient, api_error
+from flask_rocketpunch.manager import TokenManager
+from flask_rocketpunch.refresh import RefreshCoordinator
 from flask_rocketpunch.sandbox import (
     SAMPLE_USERS,
     RecordedRequest,
     SandboxProvider,
     SandboxServer,
 )
+from flask_rocketpunch.settings import load_settings
+from flask_rocketpunch.storage import MemoryStorage
 from flask_rocketpunch.testing import complete_login, login_as
 
 JSON = dict[str, t.Any]
@@ -540,3 +549,162 @@ def test_concurrent_users_never_see_each_other_and_the_shared_session_stays_clea
     assert isinstance(http, requests.Session)
     assert "Authorization" not in http.headers
     assert len(http.cookies) == 0
+
+
+# -- the client's pure parts, with plain arguments -------------------------------
+
+
+def api_response(
+    status: int,
+    body: object,
+    *,
+    headers: dict[str, str] | None = None,
+    reason: str | None = None,
+) -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    response._content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    response.headers.update(headers or {"Content-Type": "application/json"})
+    response.reason = reason or ""
+    response.encoding = "utf-8"
+    return response
+
+
+def test_api_error_understands_the_current_error_shape() -> None:
+    body = {"code": "C0011", "message": "Missing scope: email", "timestamp": "t"}
+    exc = api_error(api_response(403, body))
+    assert type(exc) is APIError
+    assert (exc.status_code, exc.code, exc.message) == (
+        403,
+        "C0011",
+        "Missing scope: email",
+    )
+    assert str(exc) == "Rocketpunch API error 403 C0011: Missing scope: email"
+    assert exc.response is not None
+    assert exc.response.status_code == 403
+
+
+def test_api_error_understands_the_guide_error_shape() -> None:
+    exc = api_error(api_response(404, {"error": {"message": "No such profile"}}))
+    assert (exc.status_code, exc.code, exc.message) == (404, None, "No such profile")
+    assert str(exc) == "Rocketpunch API error 404: No such profile"
+
+
+def test_api_error_understands_an_oauth_error_body() -> None:
+    body = {"error": "invalid_token", "error_description": "The token expired."}
+    exc = api_error(api_response(401, body))
+    assert (exc.code, exc.message) == ("invalid_token", "The token expired.")
+
+
+def test_api_error_with_non_json_body_describes_the_status() -> None:
+    exc = api_error(
+        api_response(
+            502,
+            b"<html>Bad Gateway</html>",
+            headers={"Content-Type": "text/html"},
+            reason="Bad Gateway",
+        )
+    )
+    assert exc.code is None
+    assert exc.message == "HTTP 502 Bad Gateway"
+    assert "<html>" not in str(exc)
+
+
+def test_api_error_cuts_a_long_message() -> None:
+    exc = api_error(api_response(400, {"code": "C0001", "message": "m" * 5000}))
+    assert len(exc.message) == 1000
+
+
+def test_rate_limit_carries_retry_after() -> None:
+    body = {"code": "C0010", "message": "Too many requests"}
+    exc = api_error(
+        api_response(
+            429, body, headers={"Content-Type": "application/json", "Retry-After": "30"}
+        )
+    )
+    assert isinstance(exc, RateLimitError)
+    assert exc.retry_after == 30
+    assert exc.code == "C0010"
+    assert "30" in str(exc)
+    assert exc.http_status == 503
+
+
+@pytest.mark.parametrize(
+    "retry_after", [None, "Wed, 21 Oct 2015 07:28:00 GMT", "-5", "soon"], ids=repr
+)
+def test_rate_limit_without_usable_retry_after(retry_after: str | None) -> None:
+    headers = {"Content-Type": "application/json"}
+    if retry_after is not None:
+        headers["Retry-After"] = retry_after
+    exc = api_error(
+        api_response(429, {"code": "C0010", "message": "Slow"}, headers=headers)
+    )
+    assert isinstance(exc, RateLimitError)
+    assert exc.retry_after is None
+
+
+@pytest.fixture
+def api_client(http: requests.Session) -> RocketpunchClient:
+    settings = load_settings(
+        {
+            "ROCKETPUNCH_CLIENT_ID": "client-id",
+            "ROCKETPUNCH_CLIENT_SECRET": "client-secret",
+            "ROCKETPUNCH_API_BASE_URL": "https://openapi.rocketpunch.com/api/v1",
+        }
+    )
+    tokens = TokenManager(
+        storage=MemoryStorage(),
+        settings=settings,
+        http=http,
+        coordinator=RefreshCoordinator(),
+        clock=time.time,
+    )
+    return RocketpunchClient(http=http, settings=settings, tokens=tokens)
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("posts", "https://openapi.rocketpunch.com/api/v1/posts"),
+        ("/posts", "https://openapi.rocketpunch.com/api/v1/posts"),
+        (
+            "me/company-permissions",
+            "https://openapi.rocketpunch.com/api/v1/me/company-permissions",
+        ),
+        ("posts?page=2", "https://openapi.rocketpunch.com/api/v1/posts?page=2"),
+        (
+            "https://openapi.rocketpunch.com/api/v1/posts/1",
+            "https://openapi.rocketpunch.com/api/v1/posts/1",
+        ),
+    ],
+)
+def test_url_for_joins_paths_under_the_api_base(
+    api_client: RocketpunchClient, path: str, expected: str
+) -> None:
+    assert api_client.url_for(path) == expected
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "https://evil.example/steal",
+        "//evil.example/steal",
+        "http://openapi.rocketpunch.com/api/v1/posts",
+        "https://openapi.rocketpunch.com.evil.example/",
+        "https://openapi.rocketpunch.com@evil.example/",
+        "https://openapi.rocketpunch.com:8443/api/v1/",
+        "https:evil.example",
+    ],
+)
+def test_url_for_refuses_other_hosts(api_client: RocketpunchClient, path: str) -> None:
+    with pytest.raises(ValueError, match="not on the Rocketpunch API host"):
+        api_client.url_for(path)
+
+
+@pytest.mark.parametrize(
+    "path", ["/\\evil.example/x", "\\\\evil.example/x", "..//evil.example"]
+)
+def test_url_for_keeps_tricky_relative_paths_on_the_api_host(
+    api_client: RocketpunchClient, path: str
+) -> None:
+    assert urlsplit(api_client.url_for(path)).netloc == "openapi.rocketpunch.com"
