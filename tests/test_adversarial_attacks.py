@@ -10,7 +10,6 @@ where the attack is caught before it, no call to the token endpoint.
 from __future__ import annotations
 
 import typing as t
-from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from flask.testing import FlaskClient
@@ -26,6 +25,7 @@ from support import (
     consented_callback,
     new_app,
     protected_app,
+    query_of,
     sealed_token,
     session_serializer,
 )
@@ -42,7 +42,7 @@ def approve(
     provider: SandboxProvider, params: dict[str, str], user: str = "minji"
 ) -> dict[str, str]:
     """The sandbox's answer to an approved consent: ``code`` and ``state``."""
-    return dict(parse_qsl(urlsplit(provider.approve(params, user)).query))
+    return query_of(provider.approve(params, user))
 
 
 def callback(client: FlaskClient, **query: str) -> TestResponse:
@@ -382,7 +382,7 @@ def test_access_denied_with_the_real_state_gives_the_friendly_page(
     app = make_app()
     client = app.test_client()
     params = begin_login(client)
-    denied = dict(parse_qsl(urlsplit(rocketpunch_provider.deny(params)).query))
+    denied = query_of(rocketpunch_provider.deny(params))
 
     response = callback(client, **denied)
 
@@ -414,7 +414,7 @@ def test_redirects_use_302_and_303_never_307(
     app = make_app()
     client = app.test_client()
     start = client.get(LOGIN)
-    params = dict(parse_qsl(urlsplit(start.headers["Location"]).query))
+    params = query_of(start.headers["Location"])
     finished = callback(client, **approve(rocketpunch_provider, params))
     logged_out = client.post(LOGOUT)
     assert [start.status_code, finished.status_code, logged_out.status_code] == [

@@ -16,14 +16,14 @@ import operator
 import random
 import typing as t
 import warnings
-from urllib.parse import parse_qsl, unquote, urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from support import CALLBACK_PATH, LOGIN, sandbox_app, sealed_token
+from support import CALLBACK_PATH, LOGIN, query_of, sandbox_app, sealed_token
 from werkzeug.datastructures import MultiDict
 from werkzeug.test import TestResponse
 
@@ -106,8 +106,8 @@ def start_login(
     query = {"next": next_url} if next_url is not None else {}
     start = client.get(LOGIN, query_string=query)
     assert start.status_code == 302
-    params = dict(parse_qsl(urlsplit(start.headers["Location"]).query))
-    back = dict(parse_qsl(urlsplit(provider.approve(params, "minji")).query))
+    params = query_of(start.headers["Location"])
+    back = query_of(provider.approve(params, "minji"))
     return params["state"], back["code"]
 
 

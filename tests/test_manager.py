@@ -244,44 +244,53 @@ def test_other_oauth_errors_keep_the_token(
     assert m.storage.token == token
 
 
-def provider_down(fault: str, provider: SandboxProvider, server: SandboxServer) -> None:
-    """The token endpoint answers 503, or refuses connections."""
-    if fault == "503":
-        provider.faults.token_status = 503
-    else:
-        server.stop()
+class Outage(t.NamedTuple):
+    manager: Manager
+    #: The token the manager found in storage.
+    token: Token
+    #: The ``reason`` of the ProviderError the outage causes.
+    reason: str
 
 
-@pytest.mark.parametrize("fault", ["503", "refused"])
-def test_provider_down_with_token_still_valid_returns_the_old_token(
+@pytest.fixture(params=["503", "refused"])
+def outage(
+    request: pytest.FixtureRequest,
     make_manager: ManagerFactory,
     stored: Issue,
     rocketpunch_provider: SandboxProvider,
     rocketpunch_server: SandboxServer,
-    fault: str,
+) -> cabc.Callable[[float], Outage]:
+    """A manager of a token expiring in so many seconds, then a token
+    endpoint that answers 503 or refuses connections."""
+
+    def start(expires_in: float) -> Outage:
+        token = stored(expires_in)
+        m = make_manager(token)
+        if request.param == "503":
+            rocketpunch_provider.faults.token_status = 503
+            return Outage(m, token, "server_error")
+        rocketpunch_server.stop()
+        return Outage(m, token, "connection")
+
+    return start
+
+
+def test_provider_down_with_token_still_valid_returns_the_old_token(
+    outage: cabc.Callable[[float], Outage],
 ) -> None:
-    token = stored(100)
-    m = make_manager(token)
-    provider_down(fault, rocketpunch_provider, rocketpunch_server)
+    m, token, _ = outage(100)
     assert m.manager.valid_token() == token
     assert m.storage.token == token
     assert m.refreshed == []
 
 
-@pytest.mark.parametrize("fault", ["503", "refused"])
 def test_provider_down_with_token_expired_is_a_provider_error(
-    make_manager: ManagerFactory,
-    stored: Issue,
-    rocketpunch_provider: SandboxProvider,
-    rocketpunch_server: SandboxServer,
-    fault: str,
+    outage: cabc.Callable[[float], Outage],
 ) -> None:
-    token = stored(0)
-    m = make_manager(token)
-    provider_down(fault, rocketpunch_provider, rocketpunch_server)
+    m, token, reason = outage(0)
     with pytest.raises(ProviderError) as info:
         m.manager.valid_token()
-    assert info.value.reason == ("server_error" if fault == "503" else "connection")
+    assert info.value.reason == reason
     assert m.storage.token == token
 
 
