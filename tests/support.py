@@ -74,10 +74,10 @@ def config_keys(keys: cabc.Mapping[str, t.Any]) -> dict[str, t.Any]:
     }
 
 
-def new_app(config: cabc.Mapping[str, t.Any], name: str = "client_app") -> Flask:
+def new_app(config: cabc.Mapping[str, t.Any]) -> Flask:
     """A Flask app with ``SECRET_KEY``, then ``config``, and a public home
     page at ``/``; the extension is not set up yet."""
-    app = Flask(name)
+    app = Flask("client_app")
     app.config.update(SECRET_KEY=SECRET_KEY)
     app.config.update(config)
 
@@ -143,13 +143,18 @@ def protected_app(make_app: AppFactory, **config: t.Any) -> Flask:
 # -- the login, step by step ------------------------------------------------------
 
 
-def begin_login(client: FlaskClient, next_url: str | None = None) -> dict[str, str]:
-    """Start a login; return the authorization request's parameters."""
+def authorize_url(client: FlaskClient, next_url: str | None = None) -> str:
+    """Start a login; return where the login route sends the browser."""
     start = client.get(
         LOGIN, query_string={} if next_url is None else {"next": next_url}
     )
     assert start.status_code == 302, start.get_data(as_text=True)
-    return query_of(start.headers["Location"])
+    return start.headers["Location"]
+
+
+def begin_login(client: FlaskClient, next_url: str | None = None) -> dict[str, str]:
+    """Start a login; return the authorization request's parameters."""
+    return query_of(authorize_url(client, next_url))
 
 
 def consented_callback(
@@ -161,12 +166,8 @@ def consented_callback(
 ) -> str:
     """Start a login and answer the consent page; return the callback the
     provider sends the browser to, as a path on the app (not yet visited)."""
-    start = client.get(
-        LOGIN, query_string={} if next_url is None else {"next": next_url}
-    )
-    assert start.status_code == 302, start.get_data(as_text=True)
     back = answer_consent(
-        client, start.headers["Location"], decision=decision, user=user
+        client, authorize_url(client, next_url), decision=decision, user=user
     )
     assert back.startswith(CALLBACK), back
     return local(back)
