@@ -9,60 +9,44 @@ where the attack is caught before it, no call to the token endpoint.
 
 from __future__ import annotations
 
-import time
 import typing as t
-from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from dance import CALLBACK, SECRET_KEY, AppFactory, consent, login
-from flask import Flask
-from flask.sessions import SecureCookieSessionInterface
 from flask.testing import FlaskClient
+from support import (
+    CALLBACK,
+    CALLBACK_PATH,
+    LOGIN,
+    LOGOUT,
+    SECRET_KEY,
+    AppFactory,
+    app_clock,
+    begin_login,
+    consented_callback,
+    new_app,
+    protected_app,
+    query_of,
+    sealed_token,
+    session_serializer,
+)
 from werkzeug.test import TestResponse
 
-from flask_rocketpunch import login_required_rocketpunch, rocketpunch
 from flask_rocketpunch.crypto import TokenCipher, pkce_challenge
 from flask_rocketpunch.pending import PENDING_KEY, state_key
 from flask_rocketpunch.sandbox import SandboxProvider
 from flask_rocketpunch.storage import TOKEN_KEY
-
-LOGIN = "/auth/rocketpunch/login"
-CALLBACK_PATH = "/auth/rocketpunch/callback"
-
-
-def make_protected_app(make_app: AppFactory, **config: t.Any) -> Flask:
-    """An app with a protected ``/me`` view that calls userinfo."""
-    app = make_app(**config)
-
-    @app.get("/me")
-    @login_required_rocketpunch
-    def me() -> dict[str, t.Any]:
-        return rocketpunch.userinfo()
-
-    return app
-
-
-def begin(client: FlaskClient) -> dict[str, str]:
-    """Start a login; return the authorization request's parameters."""
-    start = client.get(LOGIN)
-    assert start.status_code == 302
-    return dict(parse_qsl(urlsplit(start.headers["Location"]).query))
+from flask_rocketpunch.testing import complete_login
 
 
 def approve(
     provider: SandboxProvider, params: dict[str, str], user: str = "minji"
 ) -> dict[str, str]:
     """The sandbox's answer to an approved consent: ``code`` and ``state``."""
-    return dict(parse_qsl(urlsplit(provider.approve(params, user)).query))
+    return query_of(provider.approve(params, user))
 
 
 def callback(client: FlaskClient, **query: str) -> TestResponse:
     return client.get(CALLBACK_PATH, query_string=query)
-
-
-def stored_token(client: FlaskClient) -> t.Any:
-    with client.session_transaction() as sess:
-        return sess.get(TOKEN_KEY)
 
 
 def assert_rejected(response: TestResponse, status: int, kind: str) -> str:
@@ -74,34 +58,31 @@ def assert_rejected(response: TestResponse, status: int, kind: str) -> str:
 
 
 def test_session_cookie_signed_with_another_key_counts_as_no_session(
-    make_app: AppFactory, provider: SandboxProvider
+    make_app: AppFactory, rocketpunch_provider: SandboxProvider
 ) -> None:
     app = make_app()
     victim = app.test_client()
-    answer = approve(provider, begin(victim))
+    answer = approve(rocketpunch_provider, begin_login(victim))
     with victim.session_transaction() as sess:
         data = dict(sess)
-    forger = Flask("forger")
-    forger.secret_key = "not-the-app-secret-key"
-    serializer = SecureCookieSessionInterface().get_signing_serializer(forger)
-    assert serializer is not None
-    victim.set_cookie("session", serializer.dumps(data))
+    forger = new_app({"SECRET_KEY": "not-the-app-secret-key"})
+    victim.set_cookie("session", session_serializer(forger).dumps(data))
 
     response = callback(victim, **answer)
 
     body = assert_rejected(response, 400, "NoLoginInFlightError")
     assert "no Rocketpunch login in flight" in body
     assert "SECRET_KEY" in body
-    assert stored_token(victim) is None
-    assert provider.requests_to("token") == []
+    assert sealed_token(victim) is None
+    assert rocketpunch_provider.requests_to("token") == []
 
 
 def test_session_cookie_with_a_broken_signature_counts_as_no_session(
-    make_app: AppFactory, provider: SandboxProvider
+    make_app: AppFactory, rocketpunch_provider: SandboxProvider
 ) -> None:
     app = make_app()
     victim = app.test_client()
-    answer = approve(provider, begin(victim))
+    answer = approve(rocketpunch_provider, begin_login(victim))
     cookie = victim.get_cookie("session")
     assert cookie is not None
     flipped = cookie.value[:-3] + ("A" if cookie.value[-3] != "A" else "B")
@@ -110,8 +91,8 @@ def test_session_cookie_with_a_broken_signature_counts_as_no_session(
     response = callback(victim, **answer)
 
     assert_rejected(response, 400, "NoLoginInFlightError")
-    assert stored_token(victim) is None
-    assert provider.requests_to("token") == []
+    assert sealed_token(victim) is None
+    assert rocketpunch_provider.requests_to("token") == []
 
 
 def _flip(sealed: str) -> str:
@@ -139,22 +120,22 @@ TAMPERINGS: dict[str, t.Callable[[str], t.Any]] = {
 
 @pytest.mark.parametrize("tampering", sorted(TAMPERINGS))
 def test_tampered_encrypted_token_counts_as_logged_out(
-    make_app: AppFactory, provider: SandboxProvider, tampering: str
+    make_app: AppFactory, rocketpunch_provider: SandboxProvider, tampering: str
 ) -> None:
-    app = make_protected_app(make_app)
+    app = protected_app(make_app)
     client = app.test_client()
-    assert login(client).status_code == 302
+    assert complete_login(client).status_code == 302
     assert client.get("/me").status_code == 200
     with client.session_transaction() as sess:
         sess[TOKEN_KEY] = TAMPERINGS[tampering](sess[TOKEN_KEY])
-    calls = len(provider.requests)
+    calls = len(rocketpunch_provider.requests)
 
     response = client.get("/me")
 
     assert response.status_code == 302, response.get_data(as_text=True)
     assert response.headers["Location"].startswith(f"{LOGIN}?next=")
     # The forged token never reached the provider.
-    assert len(provider.requests) == calls
+    assert len(rocketpunch_provider.requests) == calls
     json_response = client.get("/me", headers={"Accept": "application/json"})
     assert json_response.status_code == 401
     assert json_response.get_json()["error"] == "login_required"
@@ -174,7 +155,7 @@ PENDING_GARBAGE: dict[str, t.Any] = {
 
 @pytest.mark.parametrize("garbage", sorted(PENDING_GARBAGE))
 def test_garbage_pending_map_in_the_session_never_gives_a_500(
-    make_app: AppFactory, provider: SandboxProvider, garbage: str
+    make_app: AppFactory, rocketpunch_provider: SandboxProvider, garbage: str
 ) -> None:
     app = make_app()
     client = app.test_client()
@@ -187,18 +168,18 @@ def test_garbage_pending_map_in_the_session_never_gives_a_500(
     # A real login still works from that session.
     with client.session_transaction() as sess:
         sess[PENDING_KEY] = PENDING_GARBAGE[garbage]
-    answer = approve(provider, begin(client))
+    answer = approve(rocketpunch_provider, begin_login(client))
     assert callback(client, **answer).status_code == 302
-    assert stored_token(client) is not None
+    assert sealed_token(client) is not None
 
 
 def test_junk_entry_under_the_real_state_key_is_a_4xx(
-    make_app: AppFactory, provider: SandboxProvider
+    make_app: AppFactory, rocketpunch_provider: SandboxProvider
 ) -> None:
     app = make_app()
     client = app.test_client()
-    params = begin(client)
-    answer = approve(provider, params)
+    params = begin_login(client)
+    answer = approve(rocketpunch_provider, params)
     with client.session_transaction() as sess:
         sess[PENDING_KEY] = {state_key(params["state"]): [9999999999, 42, 7]}
 
@@ -213,57 +194,56 @@ def test_junk_entry_under_the_real_state_key_is_a_4xx(
 
 @pytest.mark.parametrize("victim_has_own_login", [False, True])
 def test_login_csrf_with_the_attackers_code_and_state_is_rejected(
-    make_app: AppFactory, provider: SandboxProvider, victim_has_own_login: bool
+    make_app: AppFactory,
+    rocketpunch_provider: SandboxProvider,
+    victim_has_own_login: bool,
 ) -> None:
     app = make_app()
     attacker = app.test_client()
     victim = app.test_client()
     # The attacker consents for their own account, stops before the callback.
-    planted = approve(provider, begin(attacker), user="alex")
+    planted = approve(rocketpunch_provider, begin_login(attacker), user="alex")
     if victim_has_own_login:
-        begin(victim)
+        begin_login(victim)
 
     response = callback(victim, **planted)
 
     kind = "StateMismatchError" if victim_has_own_login else "NoLoginInFlightError"
     assert_rejected(response, 400, kind)
-    assert stored_token(victim) is None
+    assert sealed_token(victim) is None
     # Refused before any exchange: the attacker's code is not even spent.
-    assert provider.requests_to("token") == []
-    assert not provider.codes[planted["code"]].used
+    assert rocketpunch_provider.requests_to("token") == []
+    assert not rocketpunch_provider.codes[planted["code"]].used
 
 
 def test_code_injection_with_the_victims_state_fails_pkce(
-    make_app: AppFactory, provider: SandboxProvider
+    make_app: AppFactory, rocketpunch_provider: SandboxProvider
 ) -> None:
     app = make_app()
     attacker = app.test_client()
     victim = app.test_client()
-    stolen = approve(provider, begin(attacker), user="alex")["code"]
-    victim_state = begin(victim)["state"]
+    stolen = approve(rocketpunch_provider, begin_login(attacker), user="alex")["code"]
+    victim_state = begin_login(victim)["state"]
 
     response = callback(victim, state=victim_state, code=stolen)
 
     body = assert_rejected(response, 400, "invalid_grant")
     assert "PKCE" in body
-    assert stored_token(victim) is None
-    exchanges = provider.requests_to("token")
+    assert sealed_token(victim) is None
+    exchanges = rocketpunch_provider.requests_to("token")
     assert len(exchanges) == 1
     assert exchanges[0].status == 400
-    assert provider.access_tokens == {}
+    assert rocketpunch_provider.access_tokens == {}
 
 
 def test_replayed_callback_is_rejected(
-    make_app: AppFactory, provider: SandboxProvider
+    make_app: AppFactory, rocketpunch_provider: SandboxProvider
 ) -> None:
     app = make_app()
     client = app.test_client()
-    start = client.get(LOGIN)
-    back = consent(client, start.headers["Location"])
-    parts = urlsplit(back)
-    callback_url = f"{parts.path}?{parts.query}"
+    callback_url = consented_callback(client)
     assert client.get(callback_url).status_code == 302
-    token = stored_token(client)
+    token = sealed_token(client)
     assert token is not None
 
     # The same callback URL again, as from the browser's history.
@@ -271,24 +251,24 @@ def test_replayed_callback_is_rejected(
 
     body = assert_rejected(response, 400, "NoLoginInFlightError")
     assert "already completed" in body
-    assert stored_token(client) == token
+    assert sealed_token(client) == token
     # Refused by the client: the provider saw one exchange only.
-    assert provider.grant_counts()["authorization_code"] == 1
+    assert rocketpunch_provider.grant_counts()["authorization_code"] == 1
 
 
 def test_replayed_code_with_a_fresh_state_is_refused_by_the_provider(
-    make_app: AppFactory, provider: SandboxProvider
+    make_app: AppFactory, rocketpunch_provider: SandboxProvider
 ) -> None:
-    app = make_protected_app(make_app)
+    app = protected_app(make_app)
     client = app.test_client()
-    params = begin(client)
-    answer = approve(provider, params)
+    params = begin_login(client)
+    answer = approve(rocketpunch_provider, params)
     assert callback(client, **answer).status_code == 302
     assert client.get("/me").status_code == 200
 
     # An attacker who read the code from the history injects it into a new
     # login of the same browser.
-    fresh_state = begin(client)["state"]
+    fresh_state = begin_login(client)["state"]
     response = callback(client, state=fresh_state, code=answer["code"])
 
     assert_rejected(response, 400, "invalid_grant")
@@ -300,48 +280,48 @@ def test_replayed_code_with_a_fresh_state_is_refused_by_the_provider(
 
 
 def test_expired_state_is_rejected(
-    make_app: AppFactory, provider: SandboxProvider
+    make_app: AppFactory, rocketpunch_provider: SandboxProvider
 ) -> None:
     app = make_app(LOGIN_TTL=60)
     client = app.test_client()
-    answer = approve(provider, begin(client))
-    state = app.extensions["rocketpunch"].app_state(app)
-    state.clock = lambda: time.time() + 61
+    clock = app_clock(app)
+    answer = approve(rocketpunch_provider, begin_login(client))
+    clock.advance(61)
 
     response = callback(client, **answer)
 
     body = assert_rejected(response, 400, "StateExpiredError")
     assert "expired" in body
-    assert stored_token(client) is None
-    assert provider.requests_to("token") == []
+    assert sealed_token(client) is None
+    assert rocketpunch_provider.requests_to("token") == []
 
 
 def test_state_used_twice_is_rejected_and_the_other_tab_survives(
-    make_app: AppFactory, provider: SandboxProvider
+    make_app: AppFactory, rocketpunch_provider: SandboxProvider
 ) -> None:
     app = make_app()
     client = app.test_client()
-    tab_a = begin(client)
-    tab_b = begin(client)
-    assert callback(client, **approve(provider, tab_a)).status_code == 302
-    first_token = stored_token(client)
+    tab_a = begin_login(client)
+    tab_b = begin_login(client)
+    assert callback(client, **approve(rocketpunch_provider, tab_a)).status_code == 302
+    first_token = sealed_token(client)
 
     # A second, genuine code for tab A's state.
-    second = approve(provider, tab_a)
+    second = approve(rocketpunch_provider, tab_a)
     response = callback(client, **second)
 
     assert_rejected(response, 400, "StateMismatchError")
-    assert stored_token(client) == first_token
-    assert provider.grant_counts()["authorization_code"] == 1
+    assert sealed_token(client) == first_token
+    assert rocketpunch_provider.grant_counts()["authorization_code"] == 1
     # Tab B's login is untouched.
-    assert callback(client, **approve(provider, tab_b)).status_code == 302
+    assert callback(client, **approve(rocketpunch_provider, tab_b)).status_code == 302
 
 
 def test_state_from_another_clients_consent_is_rejected(
-    make_app: AppFactory, provider: SandboxProvider
+    make_app: AppFactory, rocketpunch_provider: SandboxProvider
 ) -> None:
     app = make_app()
-    provider.register_client(
+    rocketpunch_provider.register_client(
         "other-client", "other-secret", "https://other.example/cb", name="Other"
     )
     other_params = {
@@ -353,28 +333,28 @@ def test_state_from_another_clients_consent_is_rejected(
         "code_challenge": pkce_challenge("v" * 43),
         "code_challenge_method": "S256",
     }
-    other = approve(provider, other_params, user="alex")
+    other = approve(rocketpunch_provider, other_params, user="alex")
     client = app.test_client()
-    own_state = begin(client)["state"]
+    own_state = begin_login(client)["state"]
 
     # The other client's state and code.
     response = callback(client, **other)
     assert_rejected(response, 400, "StateMismatchError")
-    assert provider.requests_to("token") == []
+    assert rocketpunch_provider.requests_to("token") == []
 
     # Our state, the other client's code: the provider refuses the exchange.
     response = callback(client, state=own_state, code=other["code"])
     assert_rejected(response, 400, "invalid_grant")
-    assert stored_token(client) is None
+    assert sealed_token(client) is None
 
 
 @pytest.mark.parametrize("login_in_flight", [False, True])
 def test_access_denied_with_a_forged_state_is_refused_and_shows_no_forged_text(
-    make_app: AppFactory, provider: SandboxProvider, login_in_flight: bool
+    make_app: AppFactory, rocketpunch_provider: SandboxProvider, login_in_flight: bool
 ) -> None:
     app = make_app()
     client = app.test_client()
-    params = begin(client) if login_in_flight else None
+    params = begin_login(client) if login_in_flight else None
 
     response = callback(
         client,
@@ -386,40 +366,42 @@ def test_access_denied_with_a_forged_state_is_refused_and_shows_no_forged_text(
     kind = "StateMismatchError" if login_in_flight else "NoLoginInFlightError"
     body = assert_rejected(response, 400, kind)
     assert "555-0100" not in body
-    assert stored_token(client) is None
-    assert provider.requests_to("token") == []
+    assert sealed_token(client) is None
+    assert rocketpunch_provider.requests_to("token") == []
     if params is not None:
         # The forged error did not cancel the real login in flight.
-        assert callback(client, **approve(provider, params)).status_code == 302
-        assert stored_token(client) is not None
+        assert (
+            callback(client, **approve(rocketpunch_provider, params)).status_code == 302
+        )
+        assert sealed_token(client) is not None
 
 
 def test_access_denied_with_the_real_state_gives_the_friendly_page(
-    make_app: AppFactory, provider: SandboxProvider
+    make_app: AppFactory, rocketpunch_provider: SandboxProvider
 ) -> None:
     app = make_app()
     client = app.test_client()
-    params = begin(client)
-    denied = dict(parse_qsl(urlsplit(provider.deny(params)).query))
+    params = begin_login(client)
+    denied = query_of(rocketpunch_provider.deny(params))
 
     response = callback(client, **denied)
 
     body = response.get_data(as_text=True)
     assert response.status_code == 403, body
     assert "Login cancelled" in body
-    assert stored_token(client) is None
-    assert provider.requests_to("token") == []
+    assert sealed_token(client) is None
+    assert rocketpunch_provider.requests_to("token") == []
     # The state was spent: the same answer again is a state error.
     assert_rejected(callback(client, **denied), 400, "NoLoginInFlightError")
 
 
 def test_callback_answers_forbid_referrer_and_caching(
-    make_app: AppFactory, provider: SandboxProvider
+    make_app: AppFactory, rocketpunch_provider: SandboxProvider
 ) -> None:
     app = make_app()
     client = app.test_client()
     failed = callback(client, state="x", code="y")
-    succeeded = callback(client, **approve(provider, begin(client)))
+    succeeded = callback(client, **approve(rocketpunch_provider, begin_login(client)))
     assert (failed.status_code, succeeded.status_code) == (400, 302)
     for response in (failed, succeeded):
         assert response.headers["Referrer-Policy"] == "no-referrer"
@@ -427,14 +409,14 @@ def test_callback_answers_forbid_referrer_and_caching(
 
 
 def test_redirects_use_302_and_303_never_307(
-    make_app: AppFactory, provider: SandboxProvider
+    make_app: AppFactory, rocketpunch_provider: SandboxProvider
 ) -> None:
     app = make_app()
     client = app.test_client()
     start = client.get(LOGIN)
-    params = dict(parse_qsl(urlsplit(start.headers["Location"]).query))
-    finished = callback(client, **approve(provider, params))
-    logged_out = client.post("/auth/rocketpunch/logout")
+    params = query_of(start.headers["Location"])
+    finished = callback(client, **approve(rocketpunch_provider, params))
+    logged_out = client.post(LOGOUT)
     assert [start.status_code, finished.status_code, logged_out.status_code] == [
         302,
         302,
@@ -447,7 +429,7 @@ def test_authorization_request_carries_s256_and_a_fresh_256_bit_state(
 ) -> None:
     app = make_app()
     client = app.test_client()
-    requests = [begin(client) for _ in range(3)]
+    requests = [begin_login(client) for _ in range(3)]
     states = {r["state"] for r in requests}
     assert len(states) == 3
     for params in requests:
@@ -464,22 +446,23 @@ def test_authorization_request_carries_s256_and_a_fresh_256_bit_state(
 def test_logout_next_is_not_an_open_redirect(make_app: AppFactory, target: str) -> None:
     app = make_app()
     client = app.test_client()
-    response = client.post("/auth/rocketpunch/logout", data={"next": target})
+    response = client.post(LOGOUT, data={"next": target})
     assert response.status_code == 303
     assert response.headers["Location"] == "/"
 
 
 def test_tokens_are_not_readable_in_the_session_cookie(
-    make_app: AppFactory, provider: SandboxProvider
+    make_app: AppFactory, rocketpunch_provider: SandboxProvider
 ) -> None:
     app = make_app()
     client = app.test_client()
-    assert login(client).status_code == 302
+    assert complete_login(client).status_code == 302
     cookie = client.get_cookie("session")
     assert cookie is not None
-    serializer = SecureCookieSessionInterface().get_signing_serializer(app)
-    assert serializer is not None
-    readable = repr(serializer.loads(cookie.value)) + cookie.value
-    assert provider.access_tokens
-    for secret in [*provider.access_tokens, *provider.refresh_tokens]:
+    readable = repr(session_serializer(app).loads(cookie.value)) + cookie.value
+    assert rocketpunch_provider.access_tokens
+    for secret in [
+        *rocketpunch_provider.access_tokens,
+        *rocketpunch_provider.refresh_tokens,
+    ]:
         assert secret not in readable

@@ -16,20 +16,22 @@ import json
 import logging
 import time
 import typing as t
-from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from dance import CLIENT_SECRET, AppFactory, consent, login
-from flask import Flask
-from flask.testing import FlaskClient
+from support import (
+    LOGOUT,
+    AppFactory,
+    StubProvider,
+    app_clock,
+    consented_callback,
+    protected_app,
+    query_of,
+    sealed_token,
+)
 from werkzeug.test import TestResponse
 
-from flask_rocketpunch import login_required_rocketpunch, rocketpunch
 from flask_rocketpunch.sandbox import SandboxProvider, SandboxServer
-from flask_rocketpunch.storage import TOKEN_KEY
-
-if t.TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+from flask_rocketpunch.testing import complete_login
 
 #: Small enough to keep the suite fast, large enough for a loaded machine.
 TIMEOUT = 0.5
@@ -78,8 +80,8 @@ TOKEN_FAULTS: dict[str, tuple[Fault, int, str]] = {
 
 
 def known_secrets(provider: SandboxProvider) -> set[str]:
-    """Every secret the provider saw or issued, and the client secret."""
-    found = {CLIENT_SECRET}
+    """Every secret the provider saw or issued, and the client secrets."""
+    found = {client.client_secret for client in provider.clients.values()}
     found.update(provider.codes)
     found.update(provider.access_tokens)
     found.update(provider.refresh_tokens)
@@ -116,29 +118,6 @@ def assert_clear_error(response: TestResponse, status: int, words: str) -> str:
     return body
 
 
-def sealed_token(client: FlaskClient) -> t.Any:
-    with client.session_transaction() as sess:
-        return sess.get(TOKEN_KEY)
-
-
-def protected_app(make_app: AppFactory, **config: t.Any) -> Flask:
-    """An app with a protected page calling userinfo and one calling the
-    API."""
-    app = make_app(**config)
-
-    @app.get("/me")
-    @login_required_rocketpunch
-    def me() -> dict[str, t.Any]:
-        return rocketpunch.userinfo()
-
-    @app.get("/posts")
-    @login_required_rocketpunch
-    def posts() -> t.Any:
-        return rocketpunch.get("posts").json()
-
-    return app
-
-
 @pytest.fixture(autouse=True)
 def debug_logs(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
@@ -150,27 +129,26 @@ def debug_logs(caplog: pytest.LogCaptureFixture) -> None:
 @pytest.mark.parametrize("fault", list(TOKEN_FAULTS))
 def test_code_exchange_fault_gives_a_clear_error_and_stores_nothing(
     make_app: AppFactory,
-    provider: SandboxProvider,
-    server: SandboxServer,
+    rocketpunch_provider: SandboxProvider,
+    rocketpunch_server: SandboxServer,
     caplog: pytest.LogCaptureFixture,
     fault: str,
 ) -> None:
     apply, status, words = TOKEN_FAULTS[fault]
     app = make_app(TIMEOUT=TIMEOUT)
     client = app.test_client()
-    start = client.get("/auth/rocketpunch/login")
-    back = urlsplit(consent(client, start.headers["Location"]))
-    code = dict(parse_qsl(back.query))["code"]
-    apply(provider, server)
+    back = consented_callback(client)
+    code = query_of(back)["code"]
+    apply(rocketpunch_provider, rocketpunch_server)
 
-    response = client.get(f"{back.path}?{back.query}")
+    response = client.get(back)
 
     body = assert_clear_error(response, status, words)
     assert "Login with Rocketpunch failed" in body
     assert "ProviderError" in body
     assert response.headers["Cache-Control"] == "no-store"
     assert sealed_token(client) is None
-    assert_no_secret(provider, response, caplog, extra=[code])
+    assert_no_secret(rocketpunch_provider, response, caplog, extra=[code])
 
 
 # -- the refresh inside a protected view --------------------------------------
@@ -179,19 +157,19 @@ def test_code_exchange_fault_gives_a_clear_error_and_stores_nothing(
 @pytest.mark.parametrize("fault", list(TOKEN_FAULTS))
 def test_refresh_fault_of_an_expired_token_gives_a_clear_error_and_keeps_it(
     make_app: AppFactory,
-    provider: SandboxProvider,
-    server: SandboxServer,
+    rocketpunch_provider: SandboxProvider,
+    rocketpunch_server: SandboxServer,
     caplog: pytest.LogCaptureFixture,
     fault: str,
 ) -> None:
     apply, status, words = TOKEN_FAULTS[fault]
     app = protected_app(make_app, TIMEOUT=TIMEOUT)
     client = app.test_client()
-    assert login(client).status_code == 302
+    assert complete_login(client).status_code == 302
     before = sealed_token(client)
     # The token's 900 seconds are over, as far as the app can tell.
-    app.extensions["rocketpunch"].app_state(app).clock = lambda: time.time() + 1000
-    apply(provider, server)
+    app_clock(app).advance(1000)
+    apply(rocketpunch_provider, rocketpunch_server)
 
     response = client.get("/me")
 
@@ -199,14 +177,14 @@ def test_refresh_fault_of_an_expired_token_gives_a_clear_error_and_keeps_it(
     assert "ProviderError" in response.get_data(as_text=True)
     # Nothing new stored, and a passing failure does not log the user out.
     assert sealed_token(client) == before
-    assert_no_secret(provider, response, caplog)
+    assert_no_secret(rocketpunch_provider, response, caplog)
 
 
 @pytest.mark.parametrize("fault", ["HTTP 500", "HTTP 503", "timeout"])
 def test_refresh_fault_of_a_still_valid_token_keeps_serving_with_it(
     make_app: AppFactory,
-    provider: SandboxProvider,
-    server: SandboxServer,
+    rocketpunch_provider: SandboxProvider,
+    rocketpunch_server: SandboxServer,
     caplog: pytest.LogCaptureFixture,
     fault: str,
 ) -> None:
@@ -214,9 +192,9 @@ def test_refresh_fault_of_a_still_valid_token_keeps_serving_with_it(
     # The token is always due (leeway over its lifetime) but not expired.
     app = protected_app(make_app, TIMEOUT=TIMEOUT, REFRESH_LEEWAY=1000)
     client = app.test_client()
-    assert login(client).status_code == 302
+    assert complete_login(client).status_code == 302
     before = sealed_token(client)
-    apply(provider, server)
+    apply(rocketpunch_provider, rocketpunch_server)
 
     response = client.get("/me")
 
@@ -224,7 +202,7 @@ def test_refresh_fault_of_a_still_valid_token_keeps_serving_with_it(
     assert response.get_json()["preferred_username"] == "minji"
     assert sealed_token(client) == before
     assert "still valid" in caplog.text
-    assert_no_secret(provider, response, caplog)
+    assert_no_secret(rocketpunch_provider, response, caplog)
 
 
 @pytest.mark.parametrize(
@@ -232,8 +210,8 @@ def test_refresh_fault_of_a_still_valid_token_keeps_serving_with_it(
 )
 def test_refresh_answer_lost_after_rotation_sends_the_user_to_log_in(
     make_app: AppFactory,
-    provider: SandboxProvider,
-    server: SandboxServer,
+    rocketpunch_provider: SandboxProvider,
+    rocketpunch_server: SandboxServer,
     caplog: pytest.LogCaptureFixture,
     fault: str,
 ) -> None:
@@ -242,16 +220,16 @@ def test_refresh_answer_lost_after_rotation_sends_the_user_to_log_in(
     apply, _status, _words = TOKEN_FAULTS[fault]
     app = protected_app(make_app, TIMEOUT=TIMEOUT, REFRESH_LEEWAY=1000)
     client = app.test_client()
-    assert login(client).status_code == 302
-    apply(provider, server)
+    assert complete_login(client).status_code == 302
+    apply(rocketpunch_provider, rocketpunch_server)
 
     first = client.get("/me")
-    provider.faults.reset()
+    rocketpunch_provider.faults.reset()
     second = client.get("/me")
 
     for response in (first, second):
         assert response.status_code in (200, 302), response.get_data(as_text=True)
-        assert_no_secret(provider, response, caplog)
+        assert_no_secret(rocketpunch_provider, response, caplog)
     assert second.status_code == 302
     assert second.headers["Location"].startswith("/auth/rocketpunch/login")
     assert sealed_token(client) is None
@@ -260,73 +238,43 @@ def test_refresh_answer_lost_after_rotation_sends_the_user_to_log_in(
 # -- userinfo and API calls ---------------------------------------------------
 
 
-class Misbehaving:
-    """A WSGI app answering every request with what a test configured."""
-
-    def __init__(self) -> None:
-        self.status = "200 OK"
-        self.content_type = "application/json"
-        self.body = b"{}"
-        self.delay = 0.0
-
-    def __call__(
-        self, environ: WSGIEnvironment, start_response: StartResponse
-    ) -> list[bytes]:
-        if self.delay:
-            time.sleep(self.delay)
-        start_response(
-            self.status,
-            [
-                ("Content-Type", self.content_type),
-                ("Content-Length", str(len(self.body))),
-            ],
-        )
-        return [self.body]
-
-
-@pytest.fixture
-def misbehaving() -> cabc.Iterator[tuple[Misbehaving, SandboxServer]]:
-    wsgi = Misbehaving()
-    with SandboxServer(wsgi) as running:
-        yield wsgi, running
-
-
 HUGE_CLAIMS = json.dumps({"sub": "minji", "padding": "x" * 5_000_000}).encode()
 
-#: What a misbehaving userinfo endpoint answers: status, content type, body.
-USERINFO_ANSWERS: dict[str, tuple[str, str, bytes, str]] = {
-    "HTTP 500": ("500 Internal Server Error", "text/html", b"<h1>oops</h1>", "500"),
-    "HTTP 503": ("503 Service Unavailable", "application/json", b"{}", "503"),
-    "not JSON": ("200 OK", "application/json", b"<html>maintenance</html>", "JSON"),
-    "JSON but not an object": ("200 OK", "application/json", b"[1, 2]", "JSON"),
-    "wrong content type": ("200 OK", "text/html", b'{"sub": "minji"}', "JSON"),
-    "very large": ("200 OK", "application/json", HUGE_CLAIMS, "large"),
+#: What a misbehaving userinfo endpoint answers: status, content type, body,
+#: and the words of the page.
+USERINFO_ANSWERS: dict[str, tuple[int, str, bytes, str]] = {
+    "HTTP 500": (500, "text/html", b"<h1>oops</h1>", "500"),
+    "HTTP 503": (503, "application/json", b"{}", "503"),
+    "not JSON": (200, "application/json", b"<html>maintenance</html>", "JSON"),
+    "JSON but not an object": (200, "application/json", b"[1, 2]", "JSON"),
+    "wrong content type": (200, "text/html", b'{"sub": "minji"}', "JSON"),
+    "very large": (200, "application/json", HUGE_CLAIMS, "large"),
 }
 
 
 @pytest.mark.parametrize("answer", list(USERINFO_ANSWERS))
 def test_userinfo_misbehaving_gives_a_clear_error(
     make_app: AppFactory,
-    provider: SandboxProvider,
-    misbehaving: tuple[Misbehaving, SandboxServer],
+    rocketpunch_provider: SandboxProvider,
+    stub_provider: StubProvider,
     caplog: pytest.LogCaptureFixture,
     answer: str,
 ) -> None:
-    wsgi, evil = misbehaving
-    app = protected_app(make_app, USERINFO_URL=f"{evil.url}/oauth/userinfo")
+    app = protected_app(make_app, USERINFO_URL=f"{stub_provider.url}/oauth/userinfo")
     client = app.test_client()
-    assert login(client).status_code == 302
+    assert complete_login(client).status_code == 302
     before = sealed_token(client)
-    wsgi.status, wsgi.content_type, wsgi.body, words = USERINFO_ANSWERS[answer]
+    status, content_type, body, words = USERINFO_ANSWERS[answer]
+    stub_provider.answer("/oauth/userinfo", status, body, content_type=content_type)
 
     response = client.get("/me")
 
-    body = response.get_data(as_text=True)
-    assert response.status_code == 502, body[:500]
-    assert words in body, body[:500]
-    assert "Traceback" not in body
+    page = response.get_data(as_text=True)
+    assert response.status_code == 502, page[:500]
+    assert words in page, page[:500]
+    assert "Traceback" not in page
     assert sealed_token(client) == before
-    assert_no_secret(provider, response, caplog)
+    assert_no_secret(rocketpunch_provider, response, caplog)
 
 
 #: Faults of userinfo and the API: fault, status, words of the page.
@@ -343,8 +291,8 @@ API_FAULTS: dict[str, tuple[Fault, int, str]] = {
 @pytest.mark.parametrize("fault", list(API_FAULTS))
 def test_api_and_userinfo_fault_gives_a_clear_error_and_keeps_the_token(
     make_app: AppFactory,
-    provider: SandboxProvider,
-    server: SandboxServer,
+    rocketpunch_provider: SandboxProvider,
+    rocketpunch_server: SandboxServer,
     caplog: pytest.LogCaptureFixture,
     fault: str,
     path: str,
@@ -352,10 +300,10 @@ def test_api_and_userinfo_fault_gives_a_clear_error_and_keeps_the_token(
     apply, status, words = API_FAULTS[fault]
     app = protected_app(make_app, TIMEOUT=TIMEOUT)
     client = app.test_client()
-    assert login(client).status_code == 302
+    assert complete_login(client).status_code == 302
     assert client.get(path).status_code == 200
     before = sealed_token(client)
-    apply(provider, server)
+    apply(rocketpunch_provider, rocketpunch_server)
 
     response = client.get(path)
 
@@ -363,51 +311,48 @@ def test_api_and_userinfo_fault_gives_a_clear_error_and_keeps_the_token(
     if fault == "rate limited":
         assert response.headers["Retry-After"] == "7"
     assert sealed_token(client) == before
-    assert_no_secret(provider, response, caplog)
+    assert_no_secret(rocketpunch_provider, response, caplog)
 
 
 # -- the revocation at logout -------------------------------------------------
 
 
-def _revoke_elsewhere(
-    status: str, body: bytes = b"", delay: float = 0.0
-) -> cabc.Callable[[Misbehaving], None]:
-    def apply(wsgi: Misbehaving) -> None:
-        wsgi.status, wsgi.body, wsgi.delay = status, body, delay
-
-    return apply
-
-
-REVOKE_FAULTS: dict[str, tuple[str, float]] = {
-    "HTTP 500": ("500 Internal Server Error", 0.0),
-    "HTTP 503": ("503 Service Unavailable", 0.0),
-    "HTTP 400": ("400 Bad Request", 0.0),
-    "timeout": ("200 OK", HANG),
+#: How a misbehaving revocation endpoint answers: status and delay.
+REVOKE_FAULTS: dict[str, tuple[int, float]] = {
+    "HTTP 500": (500, 0.0),
+    "HTTP 503": (503, 0.0),
+    "HTTP 400": (400, 0.0),
+    "timeout": (200, HANG),
 }
 
 
 @pytest.mark.parametrize("fault", [*REVOKE_FAULTS, "connection refused"])
 def test_revocation_fault_never_blocks_the_logout(
     make_app: AppFactory,
-    provider: SandboxProvider,
-    misbehaving: tuple[Misbehaving, SandboxServer],
+    rocketpunch_provider: SandboxProvider,
+    stub_provider: StubProvider,
     caplog: pytest.LogCaptureFixture,
     fault: str,
 ) -> None:
-    wsgi, evil = misbehaving
     app = protected_app(
-        make_app, TIMEOUT=TIMEOUT, REVOKE_URL=f"{evil.url}/oauth/revoke"
+        make_app, TIMEOUT=TIMEOUT, REVOKE_URL=f"{stub_provider.url}/oauth/revoke"
     )
     client = app.test_client()
-    assert login(client).status_code == 302
+    assert complete_login(client).status_code == 302
     if fault == "connection refused":
-        evil.stop()
+        stub_provider.stop()
     else:
-        wsgi.status, wsgi.delay = REVOKE_FAULTS[fault]
-        wsgi.body = b"<html>down</html>"
+        status, delay = REVOKE_FAULTS[fault]
+        stub_provider.answer(
+            "/oauth/revoke",
+            status,
+            b"<html>down</html>",
+            content_type="application/json",
+            delay=delay,
+        )
     started = time.monotonic()
 
-    response = client.post("/auth/rocketpunch/logout")
+    response = client.post(LOGOUT)
 
     assert time.monotonic() - started < TIMEOUT + 1.0
     assert response.status_code == 303
@@ -415,22 +360,24 @@ def test_revocation_fault_never_blocks_the_logout(
     assert sealed_token(client) is None
     assert "Revoking the refresh token failed" in caplog.text
     assert client.get("/me").status_code == 302
-    assert_no_secret(provider, response, caplog)
+    assert_no_secret(rocketpunch_provider, response, caplog)
 
 
 def test_logout_revokes_the_refresh_token(
-    make_app: AppFactory, provider: SandboxProvider, caplog: pytest.LogCaptureFixture
+    make_app: AppFactory,
+    rocketpunch_provider: SandboxProvider,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     app = protected_app(make_app)
     client = app.test_client()
-    assert login(client).status_code == 302
-    (refresh_token,) = provider.refresh_tokens
+    assert complete_login(client).status_code == 302
+    (refresh_token,) = rocketpunch_provider.refresh_tokens
 
-    response = client.post("/auth/rocketpunch/logout")
+    response = client.post(LOGOUT)
 
     assert response.status_code == 303
-    (revocation,) = provider.requests_to("revoke")
+    (revocation,) = rocketpunch_provider.requests_to("revoke")
     assert revocation.params["token"] == refresh_token
     assert revocation.params["token_type_hint"] == "refresh_token"
-    assert provider.refresh_tokens[refresh_token].revoked
-    assert_no_secret(provider, response, caplog)
+    assert rocketpunch_provider.refresh_tokens[refresh_token].revoked
+    assert_no_secret(rocketpunch_provider, response, caplog)

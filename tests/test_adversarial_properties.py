@@ -16,21 +16,21 @@ import operator
 import random
 import typing as t
 import warnings
-from urllib.parse import parse_qsl, unquote, urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from support import CALLBACK_PATH, LOGIN, query_of, sandbox_app, sealed_token
 from werkzeug.datastructures import MultiDict
 from werkzeug.test import TestResponse
 
-from flask_rocketpunch import RocketpunchOAuth
 from flask_rocketpunch.flow import AUTHORIZATION_ERRORS
 from flask_rocketpunch.pending import PENDING_KEY, safe_next
 from flask_rocketpunch.sandbox import SandboxProvider
-from flask_rocketpunch.storage import TOKEN_KEY
+from flask_rocketpunch.testing import sandbox_of
 
 EXAMPLES = 200
 PROPERTY_SETTINGS = settings(
@@ -39,8 +39,6 @@ PROPERTY_SETTINGS = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
-LOGIN = "/auth/rocketpunch/login"
-CALLBACK = "/auth/rocketpunch/callback"
 #: The largest cookie Werkzeug (and browsers) accept: 4096 bytes minus the
 #: attributes' share that Werkzeug reserves.
 COOKIE_LIMIT = 4093
@@ -93,25 +91,11 @@ junk = st.lists(
 )
 
 
-def make_sandbox_app() -> tuple[Flask, SandboxProvider]:
-    """An app with the in-process sandbox and a public home page."""
-    app = Flask("properties_app")
-    app.config.update(SECRET_KEY="property-secret-key", ROCKETPUNCH_SANDBOX=True)
-    ext = RocketpunchOAuth(app)
-
-    @app.get("/")
-    def home() -> str:
-        return "home"
-
-    provider = ext.sandbox(app)
-    assert provider is not None
-    return app, provider
-
-
 @pytest.fixture(scope="module")
 def sandbox() -> tuple[Flask, SandboxProvider]:
     """One app with the in-process sandbox for every example of a module."""
-    return make_sandbox_app()
+    app = sandbox_app()
+    return app, sandbox_of(app)
 
 
 def start_login(
@@ -122,14 +106,13 @@ def start_login(
     query = {"next": next_url} if next_url is not None else {}
     start = client.get(LOGIN, query_string=query)
     assert start.status_code == 302
-    params = dict(parse_qsl(urlsplit(start.headers["Location"]).query))
-    back = dict(parse_qsl(urlsplit(provider.approve(params, "minji")).query))
+    params = query_of(start.headers["Location"])
+    back = query_of(provider.approve(params, "minji"))
     return params["state"], back["code"]
 
 
 def has_token(client: FlaskClient) -> bool:
-    with client.session_transaction() as sess:
-        return TOKEN_KEY in sess
+    return sealed_token(client) is not None
 
 
 def is_local_path(location: str) -> bool:
@@ -199,7 +182,7 @@ def test_callback_with_login_in_flight_never_fails_and_stores_only_valid_logins(
     client = app.test_client()
     real_state, real_code = start_login(client, provider)
     query = callback_query(data, real_state, real_code)
-    response = client.get(CALLBACK, query_string=query)
+    response = client.get(CALLBACK_PATH, query_string=query)
     assert_no_crash(response)
     args = MultiDict(query)
     valid = (
@@ -241,7 +224,7 @@ def test_callback_without_login_in_flight_never_fails_and_stores_nothing(
             sess["unrelated"] = "value"
     exchanges = len(provider.requests_to("token"))
     query = callback_query(data, *foreign_login)
-    response = client.get(CALLBACK, query_string=query)
+    response = client.get(CALLBACK_PATH, query_string=query)
     assert_no_crash(response)
     assert response.status_code in (400, 403, 503)
     assert not has_token(client)
@@ -257,7 +240,7 @@ def test_every_next_honoured_after_login_is_a_local_path(
     app, provider = sandbox
     client = app.test_client()
     state, code = start_login(client, provider, next_url)
-    response = client.get(CALLBACK, query_string={"state": state, "code": code})
+    response = client.get(CALLBACK_PATH, query_string={"state": state, "code": code})
     assert response.status_code == 302
     location = response.headers["Location"]
     assert location == "/" or is_local_path(location), location

@@ -4,10 +4,8 @@ to register, and warnings about settings that break logins."""
 from __future__ import annotations
 
 from click.testing import Result
-from dance import CLIENT_ID, CLIENT_SECRET, SECRET_KEY, AppFactory
 from flask import Flask
-
-from flask_rocketpunch import RocketpunchOAuth
+from support import AppFactory, credentials, sandbox_app
 
 KEYS = [
     "CLIENT_ID",
@@ -45,13 +43,15 @@ def warnings_part(output: str) -> str:
 
 
 def test_check_prints_every_key_and_masks_the_secret(make_app: AppFactory) -> None:
-    result = check(make_app())
+    app = make_app()
+    client_id, secret = credentials(app)
+    result = check(app)
     assert result.exit_code == 0, result.output
     for key in KEYS:
         assert f"ROCKETPUNCH_{key}" in result.output, key
-    assert CLIENT_ID in result.output
-    assert CLIENT_SECRET not in result.output
-    assert CLIENT_SECRET[:8] not in result.output
+    assert client_id in result.output
+    assert secret not in result.output
+    assert secret[:8] not in result.output
     secret_line = next(
         line for line in result.output.splitlines() if "CLIENT_SECRET" in line
     )
@@ -117,10 +117,7 @@ def test_check_warns_about_plain_http_public_redirect_uri_naming_proxyfix(
 
 
 def test_check_warns_that_the_sandbox_is_on() -> None:
-    app = Flask("client_app")
-    app.config.update(SECRET_KEY=SECRET_KEY, ROCKETPUNCH_SANDBOX=True)
-    RocketpunchOAuth(app)
-    result = check(app)
+    result = check(sandbox_app())
     assert result.exit_code == 0, result.output
     assert "ROCKETPUNCH_SANDBOX is on" in warnings_part(result.output)
     assert "(sandbox consent page)" in result.output

@@ -1,32 +1,40 @@
 """The API client behind ``rocketpunch``: URLs, bearer header, timeouts,
 refresh before expiry and after a 401, error mapping, userinfo, isolation of
-users on the app's shared HTTP session."""
+users on the app's shared HTTP session; end to end against the sandbox, and
+the client's pure parts (error mapping, URL joining) with plain arguments."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import typing as t
+from urllib.parse import urlsplit
 
 import pytest
 import requests
-from dance import CLIENT_ID, AppFactory, login
 from flask import Flask, jsonify, request
 from flask.testing import FlaskClient
+from support import AppFactory, extension, newest_access_token, refresh_grants
 
 from flask_rocketpunch import (
     APIError,
-    RocketpunchOAuth,
-    Token,
+    RateLimitError,
     login_required_rocketpunch,
     rocketpunch,
 )
+from flask_rocketpunch.client import RocketpunchClient, api_error
+from flask_rocketpunch.manager import TokenManager
+from flask_rocketpunch.refresh import RefreshCoordinator
 from flask_rocketpunch.sandbox import (
     SAMPLE_USERS,
     RecordedRequest,
     SandboxProvider,
     SandboxServer,
 )
+from flask_rocketpunch.settings import load_settings
+from flask_rocketpunch.storage import MemoryStorage
+from flask_rocketpunch.testing import complete_login, login_as
 
 JSON = dict[str, t.Any]
 
@@ -38,8 +46,6 @@ def client_app(make_app: AppFactory, **config: t.Any) -> Flask:
     ``/raw/<path>`` lets every error reach the extension's error pages.
     """
     app = make_app(**config)
-    ext = app.extensions["rocketpunch"]
-    assert isinstance(ext, RocketpunchOAuth)
 
     @app.route("/api/<method>/<path:path>", methods=["GET", "POST"])
     def call_api(method: str, path: str) -> t.Any:
@@ -86,60 +92,24 @@ def client_app(make_app: AppFactory, **config: t.Any) -> Flask:
         except APIError as exc:
             return {"status_code": exc.status_code, "code": exc.code}, 502
 
-    @app.post("/_place-token")
-    def place_token() -> t.Any:
-        """Store a token issued directly by the provider with a chosen life
-        (negative: expired that many seconds ago)."""
-        provider = app.config["TEST_PROVIDER"]
-        life = int(request.form["expires_in"])
-        issued = provider.issue_token(
-            request.form.get("user", "minji"),
-            CLIENT_ID,
-            request.form.get("scopes", "profile"),
-            expires_in=life,
-        )
-        token = Token(
-            access_token=issued["access_token"],
-            expires_at=time.time() + life,
-            refresh_token=issued.get("refresh_token"),
-            scopes=frozenset(issued["scope"].split()),
-        )
-        ext.storage_of().set(ext.renew_login_id(), token)
-        return {"access_token": issued["access_token"]}
-
     return app
 
 
 @pytest.fixture
-def app(make_app: AppFactory, provider: SandboxProvider) -> Flask:
-    app = client_app(make_app, SCOPES="profile post:write company:manage:read")
-    app.config["TEST_PROVIDER"] = provider
-    return app
+def app(make_app: AppFactory) -> Flask:
+    return client_app(make_app, SCOPES="profile post:write company:manage:read")
 
 
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     browser = app.test_client()
-    assert login(browser).status_code == 302
+    assert complete_login(browser).status_code == 302
     return browser
-
-
-def newest_access_token(provider: SandboxProvider) -> str:
-    """The access token the provider issued last."""
-    return list(provider.access_tokens)[-1]
 
 
 def since(provider: SandboxProvider, mark: int) -> list[RecordedRequest]:
     """The requests the provider received after the first ``mark`` ones."""
     return provider.requests[mark:]
-
-
-def refreshes(calls: list[RecordedRequest]) -> int:
-    return sum(
-        1
-        for c in calls
-        if c.endpoint == "token" and c.params.get("grant_type") == "refresh_token"
-    )
 
 
 @pytest.mark.parametrize(
@@ -155,13 +125,13 @@ def refreshes(calls: list[RecordedRequest]) -> int:
 )
 def test_each_method_calls_the_path_under_api_base_url_with_bearer_token(
     client: FlaskClient,
-    provider: SandboxProvider,
+    rocketpunch_provider: SandboxProvider,
     method: str,
     path: str,
     expected: int,
 ) -> None:
-    access = newest_access_token(provider)
-    mark = len(provider.requests)
+    access = newest_access_token(rocketpunch_provider)
+    mark = len(rocketpunch_provider.requests)
 
     answer = client.get(f"/api/{method}/{path}")
     data = answer.get_json()
@@ -171,14 +141,14 @@ def test_each_method_calls_the_path_under_api_base_url_with_bearer_token(
         assert data["status"] == expected
     else:
         assert data["status_code"] == expected
-    (seen,) = since(provider, mark)
+    (seen,) = since(rocketpunch_provider, mark)
     assert seen.method == method.upper()
     assert seen.path == f"/api/v1/{path}"
     assert seen.headers["Authorization"] == f"Bearer {access}"
 
 
 def test_post_sends_json_body_and_gets_created_post(
-    client: FlaskClient, provider: SandboxProvider
+    client: FlaskClient, rocketpunch_provider: SandboxProvider
 ) -> None:
     data = client.get("/api/post/posts").get_json()
 
@@ -189,15 +159,15 @@ def test_post_sends_json_body_and_gets_created_post(
 
 
 def test_leading_slash_is_still_relative_to_api_base_url(
-    client: FlaskClient, provider: SandboxProvider
+    client: FlaskClient, rocketpunch_provider: SandboxProvider
 ) -> None:
-    mark = len(provider.requests)
+    mark = len(rocketpunch_provider.requests)
     assert client.get("/slash").get_json() == {"status": 200}
-    assert [r.path for r in since(provider, mark)] == ["/api/v1/posts"]
+    assert [r.path for r in since(rocketpunch_provider, mark)] == ["/api/v1/posts"]
 
 
 def test_absolute_url_to_another_host_is_refused_and_never_sees_the_token(
-    client: FlaskClient, provider: SandboxProvider
+    client: FlaskClient, rocketpunch_provider: SandboxProvider
 ) -> None:
     elsewhere = SandboxProvider()
     with SandboxServer(elsewhere) as other:
@@ -209,20 +179,22 @@ def test_absolute_url_to_another_host_is_refused_and_never_sees_the_token(
 
 
 def test_absolute_url_on_the_api_host_is_allowed(
-    client: FlaskClient, server: SandboxServer
+    client: FlaskClient, rocketpunch_server: SandboxServer
 ) -> None:
-    answer = client.get("/absolute", query_string={"url": f"{server.url}/api/v1/posts"})
+    answer = client.get(
+        "/absolute", query_string={"url": f"{rocketpunch_server.url}/api/v1/posts"}
+    )
     assert answer.get_json() == {"status": 200}
 
 
 def test_slow_api_times_out_with_504_page(
-    make_app: AppFactory, provider: SandboxProvider
+    make_app: AppFactory, rocketpunch_provider: SandboxProvider
 ) -> None:
     app = client_app(make_app, TIMEOUT=0.2)
     browser = app.test_client()
-    login(browser)
-    provider.faults.timeout = True
-    provider.faults.timeout_delay = 0.8
+    complete_login(browser)
+    rocketpunch_provider.faults.timeout = True
+    rocketpunch_provider.faults.timeout_delay = 0.8
 
     started = time.monotonic()
     as_json = browser.get("/raw/posts", headers={"Accept": "application/json"})
@@ -238,135 +210,132 @@ def test_slow_api_times_out_with_504_page(
 
 
 def test_slow_refresh_of_a_still_valid_token_uses_the_current_token(
-    make_app: AppFactory, provider: SandboxProvider
+    make_app: AppFactory, rocketpunch_provider: SandboxProvider
 ) -> None:
     app = client_app(make_app, TIMEOUT=0.2, REFRESH_LEEWAY=1000)
     browser = app.test_client()
-    login(browser)
-    access = newest_access_token(provider)
-    provider.faults.token_delay = 0.6
+    complete_login(browser)
+    access = newest_access_token(rocketpunch_provider)
+    rocketpunch_provider.faults.token_delay = 0.6
 
     answer = browser.get("/api/get/posts")
 
     assert answer.get_json()["status"] == 200
-    assert provider.requests_to("posts")[-1].headers["Authorization"] == (
+    assert rocketpunch_provider.requests_to("posts")[-1].headers["Authorization"] == (
         f"Bearer {access}"
     )
 
 
 def test_expired_token_and_slow_token_endpoint_give_504(
-    make_app: AppFactory, provider: SandboxProvider
+    make_app: AppFactory, rocketpunch_provider: SandboxProvider
 ) -> None:
     app = client_app(make_app, TIMEOUT=0.2)
-    app.config["TEST_PROVIDER"] = provider
     browser = app.test_client()
-    login(browser)
-    browser.post("/_place-token", data={"expires_in": "-60"})
-    provider.faults.token_delay = 0.8
+    complete_login(browser)
+    login_as(browser, expires_in=0, provider=rocketpunch_provider)
+    rocketpunch_provider.faults.token_delay = 0.8
 
     answer = browser.get("/raw/posts", headers={"Accept": "application/json"})
 
     assert answer.status_code == 504
     assert "token endpoint did not answer" in answer.get_json()["message"]
-    assert provider.requests_to("posts") == []
+    assert rocketpunch_provider.requests_to("posts") == []
 
 
 def test_token_due_for_refresh_is_refreshed_once_before_the_call_and_stored(
-    make_app: AppFactory, provider: SandboxProvider
+    make_app: AppFactory, rocketpunch_provider: SandboxProvider
 ) -> None:
     app = client_app(make_app, REFRESH_LEEWAY=890)
-    app.config["TEST_PROVIDER"] = provider
     browser = app.test_client()
-    login(browser)
-    short = browser.post("/_place-token", data={"expires_in": "60"}).get_json()
-    mark = len(provider.requests)
+    complete_login(browser)
+    short = login_as(browser, expires_in=60, provider=rocketpunch_provider)
+    mark = len(rocketpunch_provider.requests)
 
     first = browser.get("/api/get/posts")
     second = browser.get("/api/get/posts")
 
     assert first.get_json()["status"] == 200
     assert second.get_json()["status"] == 200
-    calls = since(provider, mark)
+    calls = since(rocketpunch_provider, mark)
     assert [c.endpoint for c in calls] == ["token", "posts", "posts"]
-    assert refreshes(calls) == 1
-    fresh = newest_access_token(provider)
-    assert fresh != short["access_token"]
+    assert len(refresh_grants(calls)) == 1
+    fresh = newest_access_token(rocketpunch_provider)
+    assert fresh != short.access_token
     assert calls[1].headers["Authorization"] == f"Bearer {fresh}"
     assert calls[2].headers["Authorization"] == f"Bearer {fresh}"
 
 
 def test_token_is_refreshed_on_every_call_when_leeway_exceeds_its_life(
-    make_app: AppFactory, provider: SandboxProvider
+    make_app: AppFactory, rocketpunch_provider: SandboxProvider
 ) -> None:
     app = client_app(make_app, REFRESH_LEEWAY=1000)
     browser = app.test_client()
-    login(browser)
-    mark = len(provider.requests)
+    complete_login(browser)
+    mark = len(rocketpunch_provider.requests)
 
     browser.get("/api/get/posts")
     browser.get("/api/get/posts")
 
-    calls = since(provider, mark)
+    calls = since(rocketpunch_provider, mark)
     assert [c.endpoint for c in calls] == ["token", "posts", "token", "posts"]
     assert all(c.status == 200 for c in calls)
 
 
 def test_rejected_access_token_is_refreshed_once_and_the_call_retried(
-    client: FlaskClient, provider: SandboxProvider
+    client: FlaskClient, rocketpunch_provider: SandboxProvider
 ) -> None:
-    old = newest_access_token(provider)
-    provider.revoke(old)
-    mark = len(provider.requests)
+    old = newest_access_token(rocketpunch_provider)
+    rocketpunch_provider.revoke(old)
+    mark = len(rocketpunch_provider.requests)
 
     answer = client.get("/api/get/posts")
 
     assert answer.get_json()["status"] == 200
-    calls = since(provider, mark)
+    calls = since(rocketpunch_provider, mark)
     assert [(c.endpoint, c.status) for c in calls] == [
         ("posts", 401),
         ("token", 200),
         ("posts", 200),
     ]
     assert calls[0].headers["Authorization"] == f"Bearer {old}"
-    new = newest_access_token(provider)
+    new = newest_access_token(rocketpunch_provider)
     assert new != old
     assert calls[2].headers["Authorization"] == f"Bearer {new}"
 
-    mark = len(provider.requests)
+    mark = len(rocketpunch_provider.requests)
     client.get("/api/get/posts")
-    (again,) = since(provider, mark)
+    (again,) = since(rocketpunch_provider, mark)
     assert again.headers["Authorization"] == f"Bearer {new}"
 
 
 def test_revoked_grant_after_401_sends_the_user_to_log_in_again(
-    client: FlaskClient, provider: SandboxProvider
+    client: FlaskClient, rocketpunch_provider: SandboxProvider
 ) -> None:
-    provider.revoke(list(provider.refresh_tokens)[-1])
+    rocketpunch_provider.revoke(list(rocketpunch_provider.refresh_tokens)[-1])
 
     answer = client.get("/raw/posts")
 
     assert answer.status_code == 302
     assert answer.headers["Location"].startswith("/auth/rocketpunch/login")
-    assert provider.grant_counts()["refresh_token"] == 1
+    assert rocketpunch_provider.grant_counts()["refresh_token"] == 1
     again = client.get("/raw/posts", headers={"Accept": "application/json"})
     assert again.status_code == 401
-    assert provider.grant_counts()["refresh_token"] == 1
+    assert rocketpunch_provider.grant_counts()["refresh_token"] == 1
 
 
 def test_concurrent_requests_of_one_user_refresh_the_token_once(
-    make_app: AppFactory, provider: SandboxProvider
+    make_app: AppFactory, rocketpunch_provider: SandboxProvider
 ) -> None:
     app = client_app(make_app, REFRESH_LEEWAY=890)
-    app.config["TEST_PROVIDER"] = provider
     first = app.test_client()
-    login(first)
-    first.post("/_place-token", data={"expires_in": "60"})
+    complete_login(first)
+    login_as(first, expires_in=60, provider=rocketpunch_provider)
     second = app.test_client()
     cookie = first.get_cookie("session")
     assert cookie is not None
     second.set_cookie("session", cookie.value)
-    provider.faults.token_delay = 0.3
-    mark = len(provider.requests)
+    rocketpunch_provider.faults.token_delay = 0.3
+    mark = len(rocketpunch_provider.requests)
     results: list[int] = []
     barrier = threading.Barrier(2)
 
@@ -381,25 +350,25 @@ def test_concurrent_requests_of_one_user_refresh_the_token_once(
         thread.join(timeout=10)
 
     assert results == [200, 200]
-    calls = since(provider, mark)
-    assert refreshes(calls) == 1
-    fresh = newest_access_token(provider)
+    calls = since(rocketpunch_provider, mark)
+    assert len(refresh_grants(calls)) == 1
+    fresh = newest_access_token(rocketpunch_provider)
     posts = [c for c in calls if c.endpoint == "posts"]
     assert [c.headers["Authorization"] for c in posts] == [f"Bearer {fresh}"] * 2
 
 
 def test_second_401_after_refresh_is_an_api_error_not_a_loop(
-    client: FlaskClient, provider: SandboxProvider
+    client: FlaskClient, rocketpunch_provider: SandboxProvider
 ) -> None:
-    mark = len(provider.requests)
-    provider.faults.api_status = 401
+    mark = len(rocketpunch_provider.requests)
+    rocketpunch_provider.faults.api_status = 401
 
     data = client.get("/api/get/posts").get_json()
 
     assert data["error"] == "APIError"
     assert data["status_code"] == 401
     assert data["code"] == "C0001"
-    calls = since(provider, mark)
+    calls = since(rocketpunch_provider, mark)
     assert [(c.endpoint, c.status) for c in calls] == [
         ("posts", 401),
         ("token", 200),
@@ -408,13 +377,13 @@ def test_second_401_after_refresh_is_an_api_error_not_a_loop(
 
 
 def test_api_error_in_current_shape_carries_status_code_message_response(
-    client: FlaskClient,
+    client: FlaskClient, rocketpunch_provider: SandboxProvider
 ) -> None:
     data = client.get("/api/post/posts").get_json()
     assert data["status"] == 201  # the app asked for post:write
 
     # A token without post:write gets the provider's missing-scope error.
-    client.post("/_place-token", data={"expires_in": "900", "scopes": "profile"})
+    login_as(client, scopes="profile", expires_in=900, provider=rocketpunch_provider)
     data = client.get("/api/post/posts").get_json()
 
     assert data["error"] == "APIError"
@@ -426,18 +395,18 @@ def test_api_error_in_current_shape_carries_status_code_message_response(
 
 
 def test_unhandled_api_error_answers_502_with_the_providers_message(
-    client: FlaskClient, provider: SandboxProvider
+    client: FlaskClient, rocketpunch_provider: SandboxProvider
 ) -> None:
-    provider.faults.api_status = 500
+    rocketpunch_provider.faults.api_status = 500
     answer = client.get("/raw/posts", headers={"Accept": "application/json"})
     assert answer.status_code == 502
     assert answer.get_json()["message"] == "The sandbox answered 500 (fault)."
 
 
 def test_rate_limit_gives_rate_limit_error_with_retry_after(
-    client: FlaskClient, provider: SandboxProvider
+    client: FlaskClient, rocketpunch_provider: SandboxProvider
 ) -> None:
-    provider.faults.rate_limit_retry_after = 7
+    rocketpunch_provider.faults.rate_limit_retry_after = 7
 
     data = client.get("/api/get/posts").get_json()
 
@@ -445,14 +414,14 @@ def test_rate_limit_gives_rate_limit_error_with_retry_after(
     assert data["status_code"] == 429
     assert data["code"] == "C0010"
     assert data["retry_after"] == 7
-    assert provider.grant_counts()["refresh_token"] == 0
-    assert len(provider.requests_to("posts")) == 1
+    assert rocketpunch_provider.grant_counts()["refresh_token"] == 0
+    assert len(rocketpunch_provider.requests_to("posts")) == 1
 
 
 def test_rate_limit_default_error_page_sends_retry_after(
-    client: FlaskClient, provider: SandboxProvider
+    client: FlaskClient, rocketpunch_provider: SandboxProvider
 ) -> None:
-    provider.faults.rate_limit_retry_after = 7
+    rocketpunch_provider.faults.rate_limit_retry_after = 7
 
     json_answer = client.get("/raw/posts", headers={"Accept": "application/json"})
     assert json_answer.status_code == 503
@@ -472,7 +441,7 @@ def test_userinfo_returns_claims_and_email_only_with_email_scope(
 ) -> None:
     app = client_app(make_app, SCOPES=scopes)
     browser = app.test_client()
-    login(browser, user="seojun")
+    complete_login(browser, "seojun")
 
     claims = browser.get("/me").get_json()
 
@@ -486,15 +455,15 @@ def test_userinfo_returns_claims_and_email_only_with_email_scope(
 
 
 def test_userinfo_403_is_api_error_c0011(
-    client: FlaskClient, provider: SandboxProvider
+    client: FlaskClient, rocketpunch_provider: SandboxProvider
 ) -> None:
-    provider.faults.userinfo_status = 403
+    rocketpunch_provider.faults.userinfo_status = 403
     assert client.get("/me").get_json() == {"status_code": 403, "code": "C0011"}
 
 
 class TestGuideFlavor:
     @pytest.fixture
-    def provider(self) -> SandboxProvider:
+    def rocketpunch_provider(self) -> SandboxProvider:
         return SandboxProvider(flavor="guide")
 
     def test_guide_error_shape_becomes_api_error_with_its_message(
@@ -502,7 +471,7 @@ class TestGuideFlavor:
     ) -> None:
         app = client_app(make_app, SCOPES="profile:read")
         browser = app.test_client()
-        login(browser)
+        complete_login(browser)
 
         data = browser.get("/api/get/nothing-here").get_json()
 
@@ -528,7 +497,9 @@ def echo_api() -> Flask:
 
 
 def test_concurrent_users_never_see_each_other_and_the_shared_session_stays_clean(
-    make_app: AppFactory, provider: SandboxProvider, server: SandboxServer
+    make_app: AppFactory,
+    rocketpunch_provider: SandboxProvider,
+    rocketpunch_server: SandboxServer,
 ) -> None:
     with SandboxServer(echo_api()) as echo:
         app = client_app(make_app, API_BASE_URL=f"{echo.url}/api/v1/")
@@ -542,9 +513,11 @@ def test_concurrent_users_never_see_each_other_and_the_shared_session_stays_clea
         users = {"minji": app.test_client(), "seojun": app.test_client()}
         subs = {user.preferred_username: user.sub for user in SAMPLE_USERS}
         for name, browser in users.items():
-            login(browser, user=name)
+            complete_login(browser, name)
         tokens = {
-            v.user_sub: k for k, v in provider.access_tokens.items() if not v.revoked
+            v.user_sub: k
+            for k, v in rocketpunch_provider.access_tokens.items()
+            if not v.revoked
         }
         mistakes: list[str] = []
         barrier = threading.Barrier(2)
@@ -568,12 +541,171 @@ def test_concurrent_users_never_see_each_other_and_the_shared_session_stays_clea
             thread.join(timeout=20)
 
     assert mistakes == []
-    userinfo_calls = provider.requests_to("userinfo")
+    userinfo_calls = rocketpunch_provider.requests_to("userinfo")
     assert len(userinfo_calls) == 30
     for call in userinfo_calls:
         assert call.headers["Authorization"].removeprefix("Bearer ") in tokens.values()
-    ext = app.extensions["rocketpunch"]
-    http = ext.app_state(app).http
+    http = extension(app).app_state(app).http
     assert isinstance(http, requests.Session)
     assert "Authorization" not in http.headers
     assert len(http.cookies) == 0
+
+
+# -- the client's pure parts, with plain arguments -------------------------------
+
+
+def api_response(
+    status: int,
+    body: object,
+    *,
+    headers: dict[str, str] | None = None,
+    reason: str | None = None,
+) -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    response._content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    response.headers.update(headers or {"Content-Type": "application/json"})
+    response.reason = reason or ""
+    response.encoding = "utf-8"
+    return response
+
+
+def test_api_error_understands_the_current_error_shape() -> None:
+    body = {"code": "C0011", "message": "Missing scope: email", "timestamp": "t"}
+    exc = api_error(api_response(403, body))
+    assert type(exc) is APIError
+    assert (exc.status_code, exc.code, exc.message) == (
+        403,
+        "C0011",
+        "Missing scope: email",
+    )
+    assert str(exc) == "Rocketpunch API error 403 C0011: Missing scope: email"
+    assert exc.response is not None
+    assert exc.response.status_code == 403
+
+
+def test_api_error_understands_the_guide_error_shape() -> None:
+    exc = api_error(api_response(404, {"error": {"message": "No such profile"}}))
+    assert (exc.status_code, exc.code, exc.message) == (404, None, "No such profile")
+    assert str(exc) == "Rocketpunch API error 404: No such profile"
+
+
+def test_api_error_understands_an_oauth_error_body() -> None:
+    body = {"error": "invalid_token", "error_description": "The token expired."}
+    exc = api_error(api_response(401, body))
+    assert (exc.code, exc.message) == ("invalid_token", "The token expired.")
+
+
+def test_api_error_with_non_json_body_describes_the_status() -> None:
+    exc = api_error(
+        api_response(
+            502,
+            b"<html>Bad Gateway</html>",
+            headers={"Content-Type": "text/html"},
+            reason="Bad Gateway",
+        )
+    )
+    assert exc.code is None
+    assert exc.message == "HTTP 502 Bad Gateway"
+    assert "<html>" not in str(exc)
+
+
+def test_api_error_cuts_a_long_message() -> None:
+    exc = api_error(api_response(400, {"code": "C0001", "message": "m" * 5000}))
+    assert len(exc.message) == 1000
+
+
+def test_rate_limit_carries_retry_after() -> None:
+    body = {"code": "C0010", "message": "Too many requests"}
+    exc = api_error(
+        api_response(
+            429, body, headers={"Content-Type": "application/json", "Retry-After": "30"}
+        )
+    )
+    assert isinstance(exc, RateLimitError)
+    assert exc.retry_after == 30
+    assert exc.code == "C0010"
+    assert "30" in str(exc)
+    assert exc.http_status == 503
+
+
+@pytest.mark.parametrize(
+    "retry_after", [None, "Wed, 21 Oct 2015 07:28:00 GMT", "-5", "soon"], ids=repr
+)
+def test_rate_limit_without_usable_retry_after(retry_after: str | None) -> None:
+    headers = {"Content-Type": "application/json"}
+    if retry_after is not None:
+        headers["Retry-After"] = retry_after
+    exc = api_error(
+        api_response(429, {"code": "C0010", "message": "Slow"}, headers=headers)
+    )
+    assert isinstance(exc, RateLimitError)
+    assert exc.retry_after is None
+
+
+@pytest.fixture
+def api_client(http: requests.Session) -> RocketpunchClient:
+    settings = load_settings(
+        {
+            "ROCKETPUNCH_CLIENT_ID": "client-id",
+            "ROCKETPUNCH_CLIENT_SECRET": "client-secret",
+            "ROCKETPUNCH_API_BASE_URL": "https://openapi.rocketpunch.com/api/v1",
+        }
+    )
+    tokens = TokenManager(
+        storage=MemoryStorage(),
+        key="login-1",
+        settings=settings,
+        http=http,
+        coordinator=RefreshCoordinator(),
+        clock=time.time,
+    )
+    return RocketpunchClient(http=http, settings=settings, tokens=tokens)
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("posts", "https://openapi.rocketpunch.com/api/v1/posts"),
+        ("/posts", "https://openapi.rocketpunch.com/api/v1/posts"),
+        (
+            "me/company-permissions",
+            "https://openapi.rocketpunch.com/api/v1/me/company-permissions",
+        ),
+        ("posts?page=2", "https://openapi.rocketpunch.com/api/v1/posts?page=2"),
+        (
+            "https://openapi.rocketpunch.com/api/v1/posts/1",
+            "https://openapi.rocketpunch.com/api/v1/posts/1",
+        ),
+    ],
+)
+def test_url_for_joins_paths_under_the_api_base(
+    api_client: RocketpunchClient, path: str, expected: str
+) -> None:
+    assert api_client.url_for(path) == expected
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "https://evil.example/steal",
+        "//evil.example/steal",
+        "http://openapi.rocketpunch.com/api/v1/posts",
+        "https://openapi.rocketpunch.com.evil.example/",
+        "https://openapi.rocketpunch.com@evil.example/",
+        "https://openapi.rocketpunch.com:8443/api/v1/",
+        "https:evil.example",
+    ],
+)
+def test_url_for_refuses_other_hosts(api_client: RocketpunchClient, path: str) -> None:
+    with pytest.raises(ValueError, match="not on the Rocketpunch API host"):
+        api_client.url_for(path)
+
+
+@pytest.mark.parametrize(
+    "path", ["/\\evil.example/x", "\\\\evil.example/x", "..//evil.example"]
+)
+def test_url_for_keeps_tricky_relative_paths_on_the_api_host(
+    api_client: RocketpunchClient, path: str
+) -> None:
+    assert urlsplit(api_client.url_for(path)).netloc == "openapi.rocketpunch.com"

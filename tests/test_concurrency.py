@@ -13,14 +13,11 @@ from __future__ import annotations
 import collections.abc as cabc
 import concurrent.futures
 import typing as t
-from urllib.parse import urljoin
 
 import pytest
 import requests
-from dance import CLIENT_ID, CLIENT_SECRET, SECRET_KEY, parse_form
-from flask import Flask
+from support import AppFactory, log_in_over_http, protected_app, register_served_app
 
-from flask_rocketpunch import RocketpunchOAuth, login_required_rocketpunch, rocketpunch
 from flask_rocketpunch.sandbox import SandboxProvider, SandboxServer
 
 CONCURRENT = 50
@@ -36,72 +33,21 @@ class Running(t.NamedTuple):
 
 
 @pytest.fixture
-def running() -> cabc.Iterator[Running]:
-    """The provider and the client app, both served over HTTP, and a browser
-    logged in as ``minji`` through the consent page."""
-    provider = SandboxProvider(flavor="current")
-    with SandboxServer(provider, threaded=True) as provider_server:
-        app = Flask("concurrent_app")
-        app.config.update(
-            SECRET_KEY=SECRET_KEY,
-            ROCKETPUNCH_CLIENT_ID=CLIENT_ID,
-            ROCKETPUNCH_CLIENT_SECRET=CLIENT_SECRET,
-            ROCKETPUNCH_AUTHORIZE_URL=f"{provider_server.url}/oauth/authorize",
-            ROCKETPUNCH_TOKEN_URL=f"{provider_server.url}/oauth/token",
-            ROCKETPUNCH_REVOKE_URL=f"{provider_server.url}/oauth/revoke",
-            ROCKETPUNCH_USERINFO_URL=f"{provider_server.url}/oauth/userinfo",
-            ROCKETPUNCH_API_BASE_URL=f"{provider_server.url}/api/v1/",
-            # Over the sandbox's 900-second lifetime: the token is always due.
-            ROCKETPUNCH_REFRESH_LEEWAY=1000,
-        )
-        RocketpunchOAuth(app)
-
-        @app.get("/")
-        def home() -> str:
-            return "home"
-
-        @app.get("/me")
-        @login_required_rocketpunch
-        def me() -> dict[str, t.Any]:
-            return rocketpunch.userinfo()
-
-        with SandboxServer(app, threaded=True) as app_server:
-            provider.register_client(
-                CLIENT_ID,
-                CLIENT_SECRET,
-                f"{app_server.url}/auth/rocketpunch/callback",
-                name="Concurrent App",
-            )
-            with requests.Session() as browser:
-                log_in(browser, app_server.url)
-                yield Running(provider, app_server.url, browser)
-
-
-def log_in(browser: requests.Session, app_url: str) -> None:
-    """The real dance: login route, consent page, approve, callback."""
-    start = browser.get(
-        f"{app_url}/auth/rocketpunch/login",
-        allow_redirects=False,
-        timeout=CALL_TIMEOUT,
-    )
-    assert start.status_code == 302
-    authorize_url = start.headers["Location"]
-    page = browser.get(authorize_url, timeout=CALL_TIMEOUT)
-    assert page.status_code == 200
-    action, fields = parse_form(page.text)
-    fields.update(decision="approve", user="minji")
-    decided = browser.post(
-        urljoin(authorize_url, action),
-        data=fields,
-        allow_redirects=False,
-        timeout=CALL_TIMEOUT,
-    )
-    assert decided.status_code == 302
-    back = browser.get(
-        decided.headers["Location"], allow_redirects=False, timeout=CALL_TIMEOUT
-    )
-    assert back.status_code == 302, back.text
-    assert browser.cookies.get("session")
+def running(
+    make_app: AppFactory, rocketpunch_provider: SandboxProvider
+) -> cabc.Iterator[Running]:
+    """The provider (the kit's sandbox server) and the client app, both
+    served over HTTP, and a browser logged in as ``minji`` through the
+    consent page."""
+    # Over the sandbox's 900-second lifetime: the token is always due.
+    app = protected_app(make_app, REFRESH_LEEWAY=1000)
+    with SandboxServer(app, threaded=True) as app_server:
+        register_served_app(app, rocketpunch_provider, app_server.url)
+        with requests.Session() as browser:
+            landed = log_in_over_http(browser, app_server.url).landed
+            assert landed.status_code == 302, landed.text
+            assert browser.cookies.get("session")
+            yield Running(rocketpunch_provider, app_server.url, browser)
 
 
 def burst(running: Running, path: str) -> list[requests.Response]:

@@ -7,9 +7,9 @@ import typing as t
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from dance import AppFactory, consent, login
 from flask import Flask
 from flask.testing import FlaskClient
+from support import LOGIN, WANTS_JSON, AppFactory, local, newest_access_token
 
 from flask_rocketpunch import (
     ReauthorizationRequired,
@@ -18,13 +18,10 @@ from flask_rocketpunch import (
     rocketpunch,
 )
 from flask_rocketpunch.sandbox import SandboxProvider, SandboxServer
-from flask_rocketpunch.testing import login_as
-
-LOGIN_PATH = "/auth/rocketpunch/login"
-WANTS_JSON = {"Accept": "application/json"}
+from flask_rocketpunch.testing import answer_consent, complete_login, login_as
 
 
-def protected_app(make_app: AppFactory, **config: t.Any) -> Flask:
+def decorated_app(make_app: AppFactory, **config: t.Any) -> Flask:
     """The test app with views behind the decorator, bare and with scopes."""
     app = make_app(**config)
 
@@ -59,7 +56,7 @@ def protected_app(make_app: AppFactory, **config: t.Any) -> Flask:
 
 @pytest.fixture
 def app(make_app: AppFactory) -> Flask:
-    return protected_app(make_app)
+    return decorated_app(make_app)
 
 
 @pytest.fixture
@@ -74,10 +71,6 @@ def login_target(location: str) -> tuple[str, str | None]:
     return parts.path, values[0] if values else None
 
 
-def newest_access_token(provider: SandboxProvider) -> str:
-    return list(provider.access_tokens)[-1]
-
-
 def test_anonymous_browser_is_redirected_to_login_with_next_page_and_query(
     browser: FlaskClient,
 ) -> None:
@@ -85,7 +78,7 @@ def test_anonymous_browser_is_redirected_to_login_with_next_page_and_query(
 
     assert answer.status_code == 302
     assert login_target(answer.headers["Location"]) == (
-        LOGIN_PATH,
+        LOGIN,
         "/bare?tab=posts&page=2",
     )
 
@@ -96,7 +89,7 @@ def test_anonymous_browser_lands_on_the_page_after_logging_in(
     location = browser.get("/bare?tab=posts").headers["Location"]
     _, next_url = login_target(location)
 
-    back = login(browser, next_url=next_url)
+    back = complete_login(browser, next=next_url)
 
     assert back.headers["Location"] == "/bare?tab=posts"
     assert browser.get("/bare?tab=posts").get_json()["view"] == "bare"
@@ -108,7 +101,7 @@ def test_anonymous_json_client_gets_401_with_login_url(browser: FlaskClient) -> 
     assert answer.status_code == 401
     body = answer.get_json()
     assert body["error"] == "login_required"
-    assert login_target(body["login_url"]) == (LOGIN_PATH, "/bare?x=1")
+    assert login_target(body["login_url"]) == (LOGIN, "/bare?x=1")
     assert answer.headers["WWW-Authenticate"].startswith("Bearer")
 
 
@@ -121,52 +114,52 @@ def test_options_request_passes_without_login(browser: FlaskClient) -> None:
 
 
 def test_logged_in_user_sees_bare_and_scoped_views_without_refresh(
-    browser: FlaskClient, provider: SandboxProvider
+    browser: FlaskClient, rocketpunch_provider: SandboxProvider
 ) -> None:
-    login(browser)
+    complete_login(browser)
 
     assert browser.get("/bare").get_json()["view"] == "bare"
     assert browser.get("/profile-only").get_json() == {"view": "profile-only"}
-    assert provider.grant_counts() == {"authorization_code": 1}
+    assert rocketpunch_provider.grant_counts() == {"authorization_code": 1}
 
 
 def test_token_within_leeway_is_refreshed_before_the_view_runs(
-    make_app: AppFactory, provider: SandboxProvider
+    make_app: AppFactory, rocketpunch_provider: SandboxProvider
 ) -> None:
-    browser = protected_app(make_app, REFRESH_LEEWAY=1000).test_client()
-    login(browser)
-    first = newest_access_token(provider)
+    browser = decorated_app(make_app, REFRESH_LEEWAY=1000).test_client()
+    complete_login(browser)
+    first = newest_access_token(rocketpunch_provider)
 
     seen = browser.get("/bare").get_json()["access_token"]
 
-    assert provider.grant_counts()["refresh_token"] == 1
+    assert rocketpunch_provider.grant_counts()["refresh_token"] == 1
     assert seen != first
-    assert seen == newest_access_token(provider)
+    assert seen == newest_access_token(rocketpunch_provider)
 
 
 def test_rejected_refresh_drops_the_token_and_sends_the_browser_to_login(
-    make_app: AppFactory, provider: SandboxProvider
+    make_app: AppFactory, rocketpunch_provider: SandboxProvider
 ) -> None:
-    browser = protected_app(make_app, REFRESH_LEEWAY=1000).test_client()
-    login(browser)
-    provider.faults.refresh_invalid_grant = True
+    browser = decorated_app(make_app, REFRESH_LEEWAY=1000).test_client()
+    complete_login(browser)
+    rocketpunch_provider.faults.refresh_invalid_grant = True
 
     answer = browser.get("/bare")
 
     assert answer.status_code == 302
-    assert login_target(answer.headers["Location"]) == (LOGIN_PATH, "/bare")
-    provider.faults.refresh_invalid_grant = False
+    assert login_target(answer.headers["Location"]) == (LOGIN, "/bare")
+    rocketpunch_provider.faults.refresh_invalid_grant = False
     again = browser.get("/bare")
     assert again.status_code == 302
-    assert provider.grant_counts()["refresh_token"] == 1
+    assert rocketpunch_provider.grant_counts()["refresh_token"] == 1
 
 
 def test_rejected_refresh_gives_json_client_401(
-    make_app: AppFactory, provider: SandboxProvider
+    make_app: AppFactory, rocketpunch_provider: SandboxProvider
 ) -> None:
-    browser = protected_app(make_app, REFRESH_LEEWAY=1000).test_client()
-    login(browser)
-    provider.faults.refresh_invalid_grant = True
+    browser = decorated_app(make_app, REFRESH_LEEWAY=1000).test_client()
+    complete_login(browser)
+    rocketpunch_provider.faults.refresh_invalid_grant = True
 
     answer = browser.get("/bare", headers=WANTS_JSON)
 
@@ -175,9 +168,11 @@ def test_rejected_refresh_gives_json_client_401(
 
 
 def test_missing_scope_starts_new_authorization_for_union_of_scopes(
-    browser: FlaskClient, provider: SandboxProvider, server: SandboxServer
+    browser: FlaskClient,
+    rocketpunch_provider: SandboxProvider,
+    rocketpunch_server: SandboxServer,
 ) -> None:
-    login(browser)
+    complete_login(browser)
 
     answer = browser.get("/email")
 
@@ -185,23 +180,23 @@ def test_missing_scope_starts_new_authorization_for_union_of_scopes(
     location = answer.headers["Location"]
     parts = urlsplit(location)
     assert f"{parts.scheme}://{parts.netloc}{parts.path}" == (
-        f"{server.url}/oauth/authorize"
+        f"{rocketpunch_server.url}/oauth/authorize"
     )
     query = parse_qs(parts.query)
     assert set(query["scope"][0].split()) == {"profile", "email"}
 
-    back = consent(browser, location)
-    landed = browser.get(urlsplit(back).path + "?" + urlsplit(back).query)
+    back = answer_consent(browser, location, decision="approve", user="minji")
+    landed = browser.get(local(back))
     assert landed.headers["Location"] == "/email"
     assert browser.get("/email").get_json() == {
         "view": "email",
         "email": "minji@example.com",
     }
-    assert provider.grant_counts() == {"authorization_code": 2}
+    assert rocketpunch_provider.grant_counts() == {"authorization_code": 2}
 
 
 def test_missing_scope_gives_json_client_401(browser: FlaskClient) -> None:
-    login(browser)
+    complete_login(browser)
 
     answer = browser.get("/email", headers=WANTS_JSON)
 
@@ -212,13 +207,13 @@ def test_missing_scope_gives_json_client_401(browser: FlaskClient) -> None:
 def test_view_raising_reauthorization_required_redirects_to_login(
     browser: FlaskClient,
 ) -> None:
-    login(browser)
+    complete_login(browser)
 
     answer = browser.get("/needs-new-login")
 
     assert answer.status_code == 302
     assert login_target(answer.headers["Location"]) == (
-        LOGIN_PATH,
+        LOGIN,
         "/needs-new-login",
     )
     as_json = browser.get("/needs-new-login", headers=WANTS_JSON)
@@ -239,12 +234,12 @@ def test_async_view_is_protected_and_runs(make_app: AppFactory) -> None:
 
     browser = app.test_client()
     assert browser.get("/async").status_code == 302
-    login(browser)
+    complete_login(browser)
     assert browser.get("/async").get_json()["view"] == "async"
 
 
 def test_scopes_given_as_one_string_are_scopes_not_characters(
-    make_app: AppFactory, provider: SandboxProvider
+    make_app: AppFactory, rocketpunch_provider: SandboxProvider
 ) -> None:
     app = make_app()
 
@@ -254,12 +249,12 @@ def test_scopes_given_as_one_string_are_scopes_not_characters(
         return {"view": "mail"}
 
     browser = app.test_client()
-    login_as(browser, scopes="profile", provider=provider)
+    login_as(browser, scopes="profile", provider=rocketpunch_provider)
 
     answer = browser.get("/mail")
 
     assert answer.status_code == 302
     query = parse_qs(urlsplit(answer.headers["Location"]).query)
     assert set(query["scope"][0].split()) == {"profile", "email"}
-    login_as(browser, scopes="profile email", provider=provider)
+    login_as(browser, scopes="profile email", provider=rocketpunch_provider)
     assert browser.get("/mail").get_json() == {"view": "mail"}

@@ -5,92 +5,73 @@ from __future__ import annotations
 
 import base64
 import logging
-import typing as t
-from urllib.parse import parse_qsl, unquote_plus, urlsplit
+from urllib.parse import unquote_plus
 
 import pytest
-from dance import (
+from support import (
+    AWKWARD_SECRET,
     CALLBACK,
-    CLIENT_ID,
-    CLIENT_SECRET,
-    SECRET_KEY,
+    LOGIN,
     AppFactory,
-    consent,
-    login,
+    credentials,
+    extension,
+    new_app,
+    query_of,
+    sandbox_app,
 )
-from flask import Flask
 
 from flask_rocketpunch import ConfigurationError, RocketpunchOAuth
-from flask_rocketpunch.sandbox import SandboxProvider, SandboxServer
+from flask_rocketpunch.sandbox import SandboxProvider
+from flask_rocketpunch.testing import answer_consent, complete_login
 
-LOGIN = "/auth/rocketpunch/login"
+Config = dict[str, str]
 
-
-def query(url: str) -> dict[str, str]:
-    return dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
-
-
-def server_config(server: SandboxServer, **extra: t.Any) -> dict[str, t.Any]:
-    """A complete configuration pointing at the sandbox server."""
-    config: dict[str, t.Any] = {
-        "SECRET_KEY": SECRET_KEY,
-        "ROCKETPUNCH_CLIENT_ID": CLIENT_ID,
-        "ROCKETPUNCH_CLIENT_SECRET": CLIENT_SECRET,
-        "ROCKETPUNCH_AUTHORIZE_URL": f"{server.url}/oauth/authorize",
-        "ROCKETPUNCH_TOKEN_URL": f"{server.url}/oauth/token",
-        "ROCKETPUNCH_REVOKE_URL": f"{server.url}/oauth/revoke",
-        "ROCKETPUNCH_USERINFO_URL": f"{server.url}/oauth/userinfo",
-        "ROCKETPUNCH_API_BASE_URL": f"{server.url}/api/v1/",
-    }
-    config.update(extra)
-    return config
-
-
-def bare_app(**config: t.Any) -> Flask:
-    app = Flask("client_app")
-    app.config.update(config)
-    return app
+#: Any client id and secret, for the apps that never reach a provider.
+CLIENT_ID = "client-id"
+CLIENT_SECRET = "client-secret"
 
 
 # -- app factory ---------------------------------------------------------------
 
 
 def test_one_instance_serves_two_apps_with_their_own_configuration(
-    provider: SandboxProvider, server: SandboxServer
+    rocketpunch_provider: SandboxProvider, rocketpunch_config: Config
 ) -> None:
     rp = RocketpunchOAuth()
-    provider.register_client(CLIENT_ID, CLIENT_SECRET, CALLBACK)
-    provider.register_client("second-client", "second-secret", CALLBACK)
-    first = bare_app(**server_config(server))
-    second = bare_app(
-        **server_config(
-            server,
-            ROCKETPUNCH_CLIENT_ID="second-client",
-            ROCKETPUNCH_CLIENT_SECRET="second-secret",
-            ROCKETPUNCH_SCOPES="profile email",
-            ROCKETPUNCH_LOGIN_REDIRECT="/second-home",
-        )
+    client_id = rocketpunch_config["ROCKETPUNCH_CLIENT_ID"]
+    rocketpunch_provider.register_client("second-client", "second-secret", CALLBACK)
+    first = new_app(rocketpunch_config)
+    second = new_app(
+        {
+            **rocketpunch_config,
+            "ROCKETPUNCH_CLIENT_ID": "second-client",
+            "ROCKETPUNCH_CLIENT_SECRET": "second-secret",
+            "ROCKETPUNCH_SCOPES": "profile email",
+            "ROCKETPUNCH_LOGIN_REDIRECT": "/second-home",
+        }
     )
     rp.init_app(first)
     rp.init_app(second)
     assert first.extensions["rocketpunch"] is rp
     assert second.extensions["rocketpunch"] is rp
-    assert rp.settings(first).client_id == CLIENT_ID
+    assert rp.settings(first).client_id == client_id
     assert rp.settings(second).client_id == "second-client"
 
     first_browser = first.test_client()
     second_browser = second.test_client()
-    first_login = login(first_browser)
+    first_login = complete_login(first_browser)
     assert first_login.headers["Location"] == "/"
-    second_login = login(second_browser)
+    second_login = complete_login(second_browser)
     assert second_login.headers["Location"] == "/second-home"
 
-    authorize = provider.requests_to("authorize")
-    assert {r.params["client_id"] for r in authorize} == {CLIENT_ID, "second-client"}
-    exchanges = provider.requests_to("token")
-    assert [r.params["client_id"] for r in exchanges] == [CLIENT_ID, "second-client"]
+    authorize = rocketpunch_provider.requests_to("authorize")
+    assert {r.params["client_id"] for r in authorize} == {client_id, "second-client"}
+    exchanges = rocketpunch_provider.requests_to("token")
+    assert [r.params["client_id"] for r in exchanges] == [client_id, "second-client"]
     assert exchanges[1].params["client_secret"] == "second-secret"
-    granted = sorted(sorted(tok.scopes) for tok in provider.access_tokens.values())
+    granted = sorted(
+        sorted(tok.scopes) for tok in rocketpunch_provider.access_tokens.values()
+    )
     assert granted == [["email", "profile"], ["profile"]]
 
 
@@ -109,19 +90,18 @@ def test_missing_client_credential_raises_configuration_error_naming_it(
     missing: str,
 ) -> None:
     config = {
-        "SECRET_KEY": SECRET_KEY,
         "ROCKETPUNCH_CLIENT_ID": CLIENT_ID,
         "ROCKETPUNCH_CLIENT_SECRET": CLIENT_SECRET,
     }
     del config[f"ROCKETPUNCH_{missing}"]
-    app = bare_app(**config)
+    app = new_app(config)
     with pytest.raises(ConfigurationError, match=f"ROCKETPUNCH_{missing} is not set"):
         RocketpunchOAuth().init_app(app)
     assert "rocketpunch" not in app.extensions
 
 
 def test_empty_client_secret_is_missing_too() -> None:
-    app = bare_app(ROCKETPUNCH_CLIENT_ID=CLIENT_ID, ROCKETPUNCH_CLIENT_SECRET="")
+    app = new_app({"ROCKETPUNCH_CLIENT_ID": CLIENT_ID, "ROCKETPUNCH_CLIENT_SECRET": ""})
     with pytest.raises(ConfigurationError, match="ROCKETPUNCH_CLIENT_SECRET"):
         RocketpunchOAuth(app)
 
@@ -129,17 +109,12 @@ def test_empty_client_secret_is_missing_too() -> None:
 def test_sandbox_mode_needs_no_client_credentials_and_logs_in(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    app = bare_app(SECRET_KEY=SECRET_KEY, ROCKETPUNCH_SANDBOX=True)
     with caplog.at_level(logging.WARNING, logger="flask_rocketpunch"):
-        rp = RocketpunchOAuth(app)
+        app = sandbox_app()
     assert any("ROCKETPUNCH_SANDBOX is on" in r.getMessage() for r in caplog.records)
-    assert rp.sandbox(app) is not None
+    assert extension(app).sandbox(app) is not None
 
-    @app.get("/")
-    def home() -> str:
-        return "home"
-
-    response = login(app.test_client())
+    response = complete_login(app.test_client())
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
 
@@ -165,11 +140,12 @@ DOCUMENTED_DEFAULTS: dict[str, object] = {
 
 
 def test_every_key_gets_its_default_and_set_keys_are_kept() -> None:
-    app = bare_app(
-        SECRET_KEY=SECRET_KEY,
-        ROCKETPUNCH_CLIENT_ID=CLIENT_ID,
-        ROCKETPUNCH_CLIENT_SECRET=CLIENT_SECRET,
-        ROCKETPUNCH_LOGIN_TTL=120,
+    app = new_app(
+        {
+            "ROCKETPUNCH_CLIENT_ID": CLIENT_ID,
+            "ROCKETPUNCH_CLIENT_SECRET": CLIENT_SECRET,
+            "ROCKETPUNCH_LOGIN_TTL": 120,
+        }
     )
     before = {k for k in app.config if k.startswith("ROCKETPUNCH_")}
     RocketpunchOAuth(app)
@@ -184,12 +160,14 @@ def test_every_key_gets_its_default_and_set_keys_are_kept() -> None:
 
 
 def test_default_scopes_list_is_not_shared_between_apps() -> None:
-    first = bare_app(ROCKETPUNCH_CLIENT_ID="a", ROCKETPUNCH_CLIENT_SECRET="b")
+    first = new_app({"ROCKETPUNCH_CLIENT_ID": "a", "ROCKETPUNCH_CLIENT_SECRET": "b"})
     RocketpunchOAuth(first)
     first_scopes = first.config["ROCKETPUNCH_SCOPES"]
     first_scopes.append("email")
     try:
-        second = bare_app(ROCKETPUNCH_CLIENT_ID="a", ROCKETPUNCH_CLIENT_SECRET="b")
+        second = new_app(
+            {"ROCKETPUNCH_CLIENT_ID": "a", "ROCKETPUNCH_CLIENT_SECRET": "b"}
+        )
         rp = RocketpunchOAuth(second)
         assert second.config["ROCKETPUNCH_SCOPES"] == ["profile"]
         assert rp.settings(second).scopes == frozenset({"profile"})
@@ -206,11 +184,9 @@ URL_KEYS = ["AUTHORIZE_URL", "TOKEN_URL", "REVOKE_URL", "USERINFO_URL", "API_BAS
 
 @pytest.mark.parametrize("key", URL_KEYS)
 def test_plain_http_provider_url_on_a_public_host_is_refused(
-    server: SandboxServer, key: str
+    rocketpunch_config: Config, key: str
 ) -> None:
-    app = bare_app(
-        **server_config(server, **{f"ROCKETPUNCH_{key}": "http://rp.example/x/"})
-    )
+    app = new_app({**rocketpunch_config, f"ROCKETPUNCH_{key}": "http://rp.example/x/"})
     with pytest.raises(ConfigurationError) as info:
         RocketpunchOAuth(app)
     assert f"ROCKETPUNCH_{key}" in info.value.message
@@ -219,38 +195,38 @@ def test_plain_http_provider_url_on_a_public_host_is_refused(
 
 @pytest.mark.parametrize("key", URL_KEYS)
 def test_insecure_transport_allows_plain_http_for_that_app(
-    server: SandboxServer, key: str
+    rocketpunch_config: Config, key: str
 ) -> None:
-    app = bare_app(
-        **server_config(
-            server,
-            ROCKETPUNCH_INSECURE_TRANSPORT=True,
-            **{f"ROCKETPUNCH_{key}": "http://rp.example/x/"},
-        )
+    app = new_app(
+        {
+            **rocketpunch_config,
+            "ROCKETPUNCH_INSECURE_TRANSPORT": True,
+            f"ROCKETPUNCH_{key}": "http://rp.example/x/",
+        }
     )
     rp = RocketpunchOAuth(app)
     assert rp.settings(app).insecure_transport
 
 
 def test_an_environment_flag_does_not_allow_plain_http(
-    server: SandboxServer, monkeypatch: pytest.MonkeyPatch
+    rocketpunch_config: Config, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
     monkeypatch.setenv("ROCKETPUNCH_INSECURE_TRANSPORT", "1")
-    app = bare_app(
-        **server_config(server, ROCKETPUNCH_TOKEN_URL="http://rp.example/token")
+    app = new_app(
+        {**rocketpunch_config, "ROCKETPUNCH_TOKEN_URL": "http://rp.example/token"}
     )
     with pytest.raises(ConfigurationError, match="ROCKETPUNCH_TOKEN_URL"):
         RocketpunchOAuth(app)
 
 
-def test_plain_http_on_loopback_hosts_is_allowed(server: SandboxServer) -> None:
-    app = bare_app(
-        **server_config(
-            server,
-            ROCKETPUNCH_AUTHORIZE_URL="http://localhost:9/oauth/authorize",
-            ROCKETPUNCH_REVOKE_URL="http://[::1]:9/oauth/revoke",
-        )
+def test_plain_http_on_loopback_hosts_is_allowed(rocketpunch_config: Config) -> None:
+    app = new_app(
+        {
+            **rocketpunch_config,
+            "ROCKETPUNCH_AUTHORIZE_URL": "http://localhost:9/oauth/authorize",
+            "ROCKETPUNCH_REVOKE_URL": "http://[::1]:9/oauth/revoke",
+        }
     )
     rp = RocketpunchOAuth(app)
     assert rp.settings(app).token_url.startswith("http://127.0.0.1:")
@@ -260,42 +236,49 @@ def test_plain_http_on_loopback_hosts_is_allowed(server: SandboxServer) -> None:
 
 
 def test_url_prefix_moves_login_callback_and_logout(
-    make_app: AppFactory, provider: SandboxProvider, server: SandboxServer
+    make_app: AppFactory, rocketpunch_provider: SandboxProvider
 ) -> None:
+    # make_app registers the app's own callback, moved with the prefix.
     app = make_app(URL_PREFIX="/accounts/rp/")
     moved_callback = "http://localhost/accounts/rp/callback"
-    provider.register_client(CLIENT_ID, CLIENT_SECRET, moved_callback)
     client = app.test_client()
 
     assert client.get(LOGIN).status_code == 404
     start = client.get("/accounts/rp/login")
     assert start.status_code == 302
-    assert query(start.headers["Location"])["redirect_uri"] == moved_callback
-    back = consent(client, start.headers["Location"])
+    assert query_of(start.headers["Location"])["redirect_uri"] == moved_callback
+    back = answer_consent(
+        client, start.headers["Location"], decision="approve", user="minji"
+    )
     assert back.startswith(moved_callback + "?")
     assert client.get("/auth/rocketpunch/callback").status_code == 404
     finish = client.get(back.removeprefix("http://localhost"))
     assert finish.status_code == 302
     assert finish.headers["Location"] == "/"
-    assert provider.requests_to("token")[0].params["redirect_uri"] == moved_callback
+    assert (
+        rocketpunch_provider.requests_to("token")[0].params["redirect_uri"]
+        == moved_callback
+    )
     assert client.post("/auth/rocketpunch/logout").status_code == 404
     assert client.post("/accounts/rp/logout").status_code == 303
-    assert len(provider.requests_to("revoke")) == 1
+    assert len(rocketpunch_provider.requests_to("revoke")) == 1
 
 
 def test_custom_redirect_uri_is_sent_to_provider_and_used_at_token_exchange(
-    make_app: AppFactory, provider: SandboxProvider
+    make_app: AppFactory, rocketpunch_provider: SandboxProvider
 ) -> None:
     public = "https://app.example.com/auth/rocketpunch/callback"
     client = make_app(REDIRECT_URI=public).test_client()
     start = client.get(LOGIN)
-    assert query(start.headers["Location"])["redirect_uri"] == public
+    assert query_of(start.headers["Location"])["redirect_uri"] == public
     # The browser comes back through the proxy to the same path.
-    back = consent(client, start.headers["Location"])
+    back = answer_consent(
+        client, start.headers["Location"], decision="approve", user="minji"
+    )
     assert back.startswith(public + "?")
     finish = client.get(back.removeprefix("https://app.example.com"))
     assert finish.status_code == 302
-    (exchange,) = provider.requests_to("token")
+    (exchange,) = rocketpunch_provider.requests_to("token")
     assert exchange.params["redirect_uri"] == public
     assert exchange.status == 200
 
@@ -307,7 +290,7 @@ def test_computed_http_redirect_uri_on_public_host_logs_a_proxyfix_warning(
     with caplog.at_level(logging.WARNING, logger="flask_rocketpunch"):
         first = client.get(LOGIN, base_url="http://example.com")
         client.get(LOGIN, base_url="http://example.com")
-    redirect_uri = query(first.headers["Location"])["redirect_uri"]
+    redirect_uri = query_of(first.headers["Location"])["redirect_uri"]
     assert redirect_uri == "http://example.com/auth/rocketpunch/callback"
     messages = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     proxy = [m for m in messages if "ProxyFix" in m]
@@ -333,34 +316,39 @@ def test_loopback_or_https_redirect_uri_gives_no_proxy_warning(
 
 
 def test_client_secret_basic_sends_basic_auth_and_no_secret_in_the_body(
-    make_app: AppFactory, provider: SandboxProvider
+    make_app: AppFactory, rocketpunch_provider: SandboxProvider
 ) -> None:
-    client = make_app(CLIENT_AUTH="client_secret_basic").test_client()
-    assert login(client).status_code == 302
+    client = make_app(
+        CLIENT_AUTH="client_secret_basic", CLIENT_SECRET=AWKWARD_SECRET
+    ).test_client()
+    client_id = credentials(client.application)[0]
+    assert complete_login(client).status_code == 302
     client.post("/auth/rocketpunch/logout")
 
-    calls = provider.requests_to("token") + provider.requests_to("revoke")
+    calls = rocketpunch_provider.requests_to(
+        "token"
+    ) + rocketpunch_provider.requests_to("revoke")
     assert [r.endpoint for r in calls] == ["token", "revoke"]
     for call in calls:
         assert call.status == 200
         assert "client_secret" not in call.params
-        assert CLIENT_SECRET not in str(call.params)
+        assert AWKWARD_SECRET not in str(call.params)
         scheme, _, value = call.headers["Authorization"].partition(" ")
         assert scheme == "Basic"
         user, _, password = base64.b64decode(value).decode().partition(":")
-        assert unquote_plus(user) == CLIENT_ID
-        assert unquote_plus(password) == CLIENT_SECRET
+        assert unquote_plus(user) == client_id
+        assert unquote_plus(password) == AWKWARD_SECRET
 
 
 def test_client_secret_post_is_the_default_and_sends_no_authorization_header(
-    make_app: AppFactory, provider: SandboxProvider
+    make_app: AppFactory, rocketpunch_provider: SandboxProvider
 ) -> None:
-    client = make_app().test_client()
-    assert login(client).status_code == 302
-    (exchange,) = provider.requests_to("token")
+    client = make_app(CLIENT_SECRET=AWKWARD_SECRET).test_client()
+    assert complete_login(client).status_code == 302
+    (exchange,) = rocketpunch_provider.requests_to("token")
     assert "Authorization" not in exchange.headers
-    assert exchange.params["client_id"] == CLIENT_ID
-    assert exchange.params["client_secret"] == CLIENT_SECRET
+    assert exchange.params["client_id"] == credentials(client.application)[0]
+    assert exchange.params["client_secret"] == AWKWARD_SECRET
 
 
 def test_unknown_client_auth_is_a_configuration_error(make_app: AppFactory) -> None:

@@ -1,50 +1,42 @@
 """The authorization code flow without Flask: state, ``next``, the pending map,
-the authorization URL, and the token endpoint calls against a real HTTP server
-on 127.0.0.1. Also the pure parts of the API client (error mapping, URLs)."""
+the authorization URL, and the token endpoint calls (code exchange, refresh,
+revocation) against a scripted provider on 127.0.0.1."""
 
 from __future__ import annotations
 
 import base64
-import collections.abc as cabc
 import dataclasses
 import json
 import logging
-import socket
 import string
-import threading
-import time
 import typing as t
-from urllib.parse import parse_qs, parse_qsl, unquote_plus, urlsplit
+from urllib.parse import parse_qs, unquote_plus, urlsplit
 
 import pytest
 import requests
-from werkzeug.serving import WSGIRequestHandler, make_server
-from werkzeug.wrappers import Request, Response
+from support import StubProvider, closed_port_url
 
 from flask_rocketpunch import flow
 from flask_rocketpunch import http as provider_http
-from flask_rocketpunch import pending as pending_logins
-from flask_rocketpunch.client import RocketpunchClient, api_error
 from flask_rocketpunch.exceptions import (
-    APIError,
     NoLoginInFlightError,
     OAuthError,
     ProviderError,
-    RateLimitError,
     RocketpunchError,
     StateError,
     StateExpiredError,
     StateMismatchError,
 )
-from flask_rocketpunch.manager import TokenManager
-from flask_rocketpunch.pending import PendingLogin
-from flask_rocketpunch.refresh import RefreshCoordinator
+from flask_rocketpunch.pending import (
+    PendingLogin,
+    PendingMap,
+    remember_login,
+    safe_next,
+    state_key,
+    take_login,
+)
 from flask_rocketpunch.settings import Settings, load_settings
-from flask_rocketpunch.storage import MemoryStorage
 from flask_rocketpunch.tokens import Token
-
-if t.TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 NOW = 1_700_000_000.0
 CLIENT_ID = "flow-client"
@@ -64,111 +56,16 @@ GOOD_TOKEN: dict[str, object] = {
 SECRETS = (CLIENT_SECRET, CODE, VERIFIER, ACCESS, REFRESH, "rt-new-9f8e7d6c")
 
 
-# -- a real token endpoint on 127.0.0.1 ------------------------------------
-
-
-@dataclasses.dataclass
-class Answer:
-    status: int = 200
-    body: bytes = b""
-    content_type: str = "application/json"
-    delay: float = 0.0
-    headers: dict[str, str] = dataclasses.field(default_factory=dict)
-
-
-@dataclasses.dataclass
-class Seen:
-    path: str
-    form: dict[str, str]
-    raw: bytes
-    authorization: str | None
-
-
-class QuietHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
-
-
-class TokenServer:
-    """A threaded Werkzeug server whose answer per path each test sets."""
-
-    def __init__(self) -> None:
-        self.answers: dict[str, Answer] = {}
-        self.seen: list[Seen] = []
-        self.release = threading.Event()
-        self.answer("/oauth/token", 200, GOOD_TOKEN)
-        self.answer("/oauth/revoke", 200, b"", content_type="text/plain")
-        self._server = make_server(
-            "127.0.0.1", 0, self.wsgi, threaded=True, request_handler=QuietHandler
-        )
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.02},
-            daemon=True,
-        )
-        self._thread.start()
-
-    def answer(
-        self,
-        path: str,
-        status: int,
-        body: object,
-        *,
-        content_type: str = "application/json",
-        delay: float = 0.0,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-        self.answers[path] = Answer(status, raw, content_type, delay, headers or {})
-
-    def token(self, status: int, body: object, **kwargs: t.Any) -> None:
-        self.answer("/oauth/token", status, body, **kwargs)
-
-    def wsgi(
-        self, environ: WSGIEnvironment, start_response: StartResponse
-    ) -> cabc.Iterable[bytes]:
-        request = Request(environ)
-        raw = request.get_data()
-        self.seen.append(
-            Seen(
-                request.path,
-                dict(parse_qsl(raw.decode("latin-1"), keep_blank_values=True)),
-                raw,
-                request.headers.get("Authorization"),
-            )
-        )
-        answer = self.answers.get(request.path, Answer(404, b"{}"))
-        if answer.delay:
-            self.release.wait(answer.delay)
-        response = Response(
-            answer.body,
-            status=answer.status,
-            content_type=answer.content_type,
-            headers=answer.headers,
-        )
-        return response(environ, start_response)
-
-    def close(self) -> None:
-        self.release.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
+# -- a token endpoint on 127.0.0.1 that answers as scripted -------------------
 
 
 @pytest.fixture
-def server() -> cabc.Iterator[TokenServer]:
-    running = TokenServer()
-    try:
-        yield running
-    finally:
-        running.close()
-
-
-@pytest.fixture
-def http() -> cabc.Iterator[requests.Session]:
-    with requests.Session() as session:
-        yield session
+def stub(stub_provider: StubProvider) -> StubProvider:
+    """The scripted provider, answering a token request with ``GOOD_TOKEN``
+    and a revocation with an empty 200 until a test says otherwise."""
+    stub_provider.token(200, GOOD_TOKEN)
+    stub_provider.answer("/oauth/revoke", 200, b"", content_type="text/plain")
+    return stub_provider
 
 
 def make_settings(url: str, **keys: t.Any) -> Settings:
@@ -195,13 +92,6 @@ def exchange(http: requests.Session, settings: Settings) -> Token:
     )
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 # -- state and next ----------------------------------------------------------
 
 
@@ -216,10 +106,10 @@ def test_new_state_is_long_url_safe_and_unique() -> None:
 
 def test_state_key_is_stable_short_and_hides_the_state() -> None:
     state = flow.new_state()
-    assert pending_logins.state_key(state) == pending_logins.state_key(state)
-    assert pending_logins.state_key(state) != pending_logins.state_key(flow.new_state())
-    assert state not in pending_logins.state_key(state)
-    assert len(pending_logins.state_key(state)) < len(state)
+    assert state_key(state) == state_key(state)
+    assert state_key(state) != state_key(flow.new_state())
+    assert state not in state_key(state)
+    assert len(state_key(state)) < len(state)
 
 
 @pytest.mark.parametrize(
@@ -239,7 +129,7 @@ def test_state_key_is_stable_short_and_hides_the_state() -> None:
     ids=lambda v: repr(v)[:40],
 )
 def test_safe_next_accepts_local_paths(value: str) -> None:
-    assert pending_logins.safe_next(value) == value
+    assert safe_next(value) == value
 
 
 @pytest.mark.parametrize(
@@ -277,12 +167,12 @@ def test_safe_next_accepts_local_paths(value: str) -> None:
     ids=lambda v: repr(v)[:40],
 )
 def test_safe_next_refuses_open_redirect_tricks(value: str) -> None:
-    assert pending_logins.safe_next(value) is None
+    assert safe_next(value) is None
 
 
 @pytest.mark.parametrize("value", [None, 42, b"/home", ["/home"], {"/": 1}], ids=repr)
 def test_safe_next_refuses_non_strings(value: object) -> None:
-    assert pending_logins.safe_next(value) is None
+    assert safe_next(value) is None
 
 
 # -- logins in flight ---------------------------------------------------------
@@ -298,10 +188,8 @@ def login(
 
 def test_take_login_returns_next_and_scopes_and_removes_it() -> None:
     state = flow.new_state()
-    pending = pending_logins.remember_login(
-        None, state, login("/after?x=1"), now=NOW, limit=5
-    )
-    found, remaining = pending_logins.take_login(pending, state, now=NOW + 10)
+    pending = remember_login(None, state, login("/after?x=1"), now=NOW, limit=5)
+    found, remaining = take_login(pending, state, now=NOW + 10)
     assert found.next_url == "/after?x=1"
     assert found.scopes == frozenset({"profile", "email"})
     assert found.expires_at == round(NOW + 600)
@@ -310,37 +198,33 @@ def test_take_login_returns_next_and_scopes_and_removes_it() -> None:
 
 def test_state_is_single_use() -> None:
     first, other = flow.new_state(), flow.new_state()
-    pending = pending_logins.remember_login(None, other, login(), now=NOW, limit=5)
-    pending = pending_logins.remember_login(pending, first, login(), now=NOW, limit=5)
-    _, remaining = pending_logins.take_login(pending, first, now=NOW)
+    pending = remember_login(None, other, login(), now=NOW, limit=5)
+    pending = remember_login(pending, first, login(), now=NOW, limit=5)
+    _, remaining = take_login(pending, first, now=NOW)
     with pytest.raises(StateMismatchError):
-        pending_logins.take_login(remaining, first, now=NOW)
+        take_login(remaining, first, now=NOW)
 
 
 def test_state_is_single_use_when_it_was_the_only_login() -> None:
     state = flow.new_state()
-    pending = pending_logins.remember_login(None, state, login(), now=NOW, limit=5)
-    _, remaining = pending_logins.take_login(pending, state, now=NOW)
+    pending = remember_login(None, state, login(), now=NOW, limit=5)
+    _, remaining = take_login(pending, state, now=NOW)
     with pytest.raises(StateError):
-        pending_logins.take_login(remaining, state, now=NOW)
+        take_login(remaining, state, now=NOW)
 
 
 def test_unknown_state_is_a_mismatch() -> None:
-    pending = pending_logins.remember_login(
-        None, flow.new_state(), login(), now=NOW, limit=5
-    )
+    pending = remember_login(None, flow.new_state(), login(), now=NOW, limit=5)
     with pytest.raises(StateMismatchError, match="does not match") as info:
-        pending_logins.take_login(pending, flow.new_state(), now=NOW)
+        take_login(pending, flow.new_state(), now=NOW)
     assert info.value.http_status == 400
 
 
 @pytest.mark.parametrize("state", [None, ""])
 def test_missing_state_is_a_mismatch(state: str | None) -> None:
-    pending = pending_logins.remember_login(
-        None, flow.new_state(), login(), now=NOW, limit=5
-    )
+    pending = remember_login(None, flow.new_state(), login(), now=NOW, limit=5)
     with pytest.raises(StateMismatchError, match="no 'state'"):
-        pending_logins.take_login(pending, state, now=NOW)
+        take_login(pending, state, now=NOW)
 
 
 @pytest.mark.parametrize(
@@ -350,7 +234,7 @@ def test_missing_state_is_a_mismatch(state: str | None) -> None:
 )
 def test_no_login_in_flight_says_what_to_check(pending: t.Any) -> None:
     with pytest.raises(NoLoginInFlightError) as info:
-        pending_logins.take_login(pending, flow.new_state(), now=NOW)
+        take_login(pending, flow.new_state(), now=NOW)
     message = str(info.value)
     assert "localhost" in message
     assert "127.0.0.1" in message
@@ -361,9 +245,9 @@ def test_no_login_in_flight_says_what_to_check(pending: t.Any) -> None:
 
 def test_no_login_in_flight_message_depends_on_cookie_sent() -> None:
     with pytest.raises(NoLoginInFlightError) as with_cookie:
-        pending_logins.take_login(None, "s", now=NOW, cookie_sent=True)
+        take_login(None, "s", now=NOW, cookie_sent=True)
     with pytest.raises(NoLoginInFlightError) as without_cookie:
-        pending_logins.take_login(None, "s", now=NOW, cookie_sent=False)
+        take_login(None, "s", now=NOW, cookie_sent=False)
     assert str(with_cookie.value) != str(without_cookie.value)
     assert "did not send its session cookie" in str(without_cookie.value)
     assert "did not send" not in str(with_cookie.value)
@@ -372,100 +256,88 @@ def test_no_login_in_flight_message_depends_on_cookie_sent() -> None:
 @pytest.mark.parametrize("late", [0, 1, 10_000])
 def test_expired_login_is_refused(late: float) -> None:
     state = flow.new_state()
-    pending = pending_logins.remember_login(
-        None, state, login(ttl=600), now=NOW, limit=5
-    )
+    pending = remember_login(None, state, login(ttl=600), now=NOW, limit=5)
     with pytest.raises(StateExpiredError, match="too long"):
-        pending_logins.take_login(pending, state, now=NOW + 600 + late)
+        take_login(pending, state, now=NOW + 600 + late)
 
 
 def test_two_tabs_logins_both_complete() -> None:
     tab1, tab2 = flow.new_state(), flow.new_state()
-    pending = pending_logins.remember_login(None, tab1, login("/one"), now=NOW, limit=5)
-    pending = pending_logins.remember_login(
-        pending, tab2, login("/two"), now=NOW + 1, limit=5
-    )
-    found1, pending = pending_logins.take_login(pending, tab1, now=NOW + 2)
-    found2, pending = pending_logins.take_login(pending, tab2, now=NOW + 3)
+    pending = remember_login(None, tab1, login("/one"), now=NOW, limit=5)
+    pending = remember_login(pending, tab2, login("/two"), now=NOW + 1, limit=5)
+    found1, pending = take_login(pending, tab1, now=NOW + 2)
+    found2, pending = take_login(pending, tab2, now=NOW + 3)
     assert (found1.next_url, found2.next_url) == ("/one", "/two")
     assert pending == {}
 
 
 def test_pending_map_is_bounded_to_the_newest_logins() -> None:
     states = [flow.new_state() for _ in range(12)]
-    pending: pending_logins.PendingMap | None = None
+    pending: PendingMap | None = None
     for i, state in enumerate(states):
-        pending = pending_logins.remember_login(
+        pending = remember_login(
             pending, state, login(f"/{i}", at=NOW + i), now=NOW + i, limit=5
         )
     assert pending is not None
     assert len(pending) == 5
     for state in states[:7]:
         with pytest.raises(StateMismatchError):
-            pending_logins.take_login(pending, state, now=NOW + 12)
+            take_login(pending, state, now=NOW + 12)
     for i, state in enumerate(states[7:], start=7):
-        found, _ = pending_logins.take_login(pending, state, now=NOW + 12)
+        found, _ = take_login(pending, state, now=NOW + 12)
         assert found.next_url == f"/{i}"
 
 
 def test_pending_map_limit_one_keeps_only_the_new_login() -> None:
     first, second = flow.new_state(), flow.new_state()
-    pending = pending_logins.remember_login(None, first, login(), now=NOW, limit=1)
-    pending = pending_logins.remember_login(pending, second, login(), now=NOW, limit=1)
-    assert list(pending) == [pending_logins.state_key(second)]
+    pending = remember_login(None, first, login(), now=NOW, limit=1)
+    pending = remember_login(pending, second, login(), now=NOW, limit=1)
+    assert list(pending) == [state_key(second)]
 
 
 def test_remember_login_prunes_expired_entries() -> None:
     old, new = flow.new_state(), flow.new_state()
-    pending = pending_logins.remember_login(None, old, login(ttl=60), now=NOW, limit=5)
-    pending = pending_logins.remember_login(
-        pending, new, login(), now=NOW + 61, limit=5
-    )
-    assert list(pending) == [pending_logins.state_key(new)]
+    pending = remember_login(None, old, login(ttl=60), now=NOW, limit=5)
+    pending = remember_login(pending, new, login(), now=NOW + 61, limit=5)
+    assert list(pending) == [state_key(new)]
 
 
 def test_remember_login_drops_junk_and_does_not_mutate_input() -> None:
     junk: dict[str, t.Any] = {"bad": "entry", "short": [1]}
-    pending = pending_logins.remember_login(junk, "state", login(), now=NOW, limit=5)
+    pending = remember_login(junk, "state", login(), now=NOW, limit=5)
     assert junk == {"bad": "entry", "short": [1]}
-    assert list(pending) == [pending_logins.state_key("state")]
+    assert list(pending) == [state_key("state")]
 
 
 def test_pending_map_keeps_a_hash_of_the_state_not_the_state() -> None:
     state = flow.new_state()
-    pending = pending_logins.remember_login(None, state, login(), now=NOW, limit=5)
+    pending = remember_login(None, state, login(), now=NOW, limit=5)
     text = json.dumps(pending)
     assert state not in text
-    assert list(pending) == [pending_logins.state_key(state)]
+    assert list(pending) == [state_key(state)]
 
 
 def test_take_login_prunes_expired_other_logins() -> None:
     stale, live, taken = flow.new_state(), flow.new_state(), flow.new_state()
-    pending = pending_logins.remember_login(
-        None, stale, login(ttl=10), now=NOW, limit=5
-    )
-    pending = pending_logins.remember_login(
-        pending, live, login(ttl=600), now=NOW, limit=5
-    )
-    pending = pending_logins.remember_login(
-        pending, taken, login(ttl=600), now=NOW, limit=5
-    )
-    _, remaining = pending_logins.take_login(pending, taken, now=NOW + 20)
-    assert list(remaining) == [pending_logins.state_key(live)]
+    pending = remember_login(None, stale, login(ttl=10), now=NOW, limit=5)
+    pending = remember_login(pending, live, login(ttl=600), now=NOW, limit=5)
+    pending = remember_login(pending, taken, login(ttl=600), now=NOW, limit=5)
+    _, remaining = take_login(pending, taken, now=NOW + 20)
+    assert list(remaining) == [state_key(live)]
 
 
 def test_key_id_of_the_login_comes_back() -> None:
     state = flow.new_state()
     remembered = dataclasses.replace(login(), key_id="k1d0")
-    pending = pending_logins.remember_login(None, state, remembered, now=NOW, limit=5)
-    found, _ = pending_logins.take_login(pending, state, now=NOW)
+    pending = remember_login(None, state, remembered, now=NOW, limit=5)
+    found, _ = take_login(pending, state, now=NOW)
     assert found.key_id == "k1d0"
 
 
 def test_login_remembered_without_key_id_is_still_taken() -> None:
     state = flow.new_state()
-    pending = {pending_logins.state_key(state): [round(NOW + 600), "/x", "profile"]}
-    found, _ = pending_logins.take_login(pending, state, now=NOW)
+    pending = {state_key(state): [round(NOW + 600), "/x", "profile"]}
+    found, _ = take_login(pending, state, now=NOW)
     assert (found.next_url, found.scopes, found.key_id) == (
         "/x",
         frozenset({"profile"}),
@@ -475,10 +347,8 @@ def test_login_remembered_without_key_id_is_still_taken() -> None:
 
 def test_unsafe_next_in_the_map_is_not_returned() -> None:
     state = flow.new_state()
-    pending = pending_logins.remember_login(
-        None, state, login("//evil.com"), now=NOW, limit=5
-    )
-    found, _ = pending_logins.take_login(pending, state, now=NOW)
+    pending = remember_login(None, state, login("//evil.com"), now=NOW, limit=5)
+    found, _ = take_login(pending, state, now=NOW)
     assert found.next_url is None
 
 
@@ -552,9 +422,9 @@ def test_authorization_url_without_pkce_omits_the_challenge() -> None:
 
 
 def test_exchange_code_returns_the_token(
-    server: TokenServer, http: requests.Session
+    stub: StubProvider, http: requests.Session
 ) -> None:
-    token = exchange(http, make_settings(server.url))
+    token = exchange(http, make_settings(stub.url))
     assert token.access_token == ACCESS
     assert token.refresh_token == "rt-new-9f8e7d6c"
     assert token.expires_at == NOW + 900
@@ -562,10 +432,10 @@ def test_exchange_code_returns_the_token(
 
 
 def test_exchange_code_posts_the_grant_with_secret_in_body(
-    server: TokenServer, http: requests.Session
+    stub: StubProvider, http: requests.Session
 ) -> None:
-    exchange(http, make_settings(server.url, CLIENT_AUTH="client_secret_post"))
-    [seen] = server.seen
+    exchange(http, make_settings(stub.url, CLIENT_AUTH="client_secret_post"))
+    [seen] = stub.seen
     assert seen.path == "/oauth/token"
     assert seen.form == {
         "grant_type": "authorization_code",
@@ -579,10 +449,10 @@ def test_exchange_code_posts_the_grant_with_secret_in_body(
 
 
 def test_exchange_code_with_basic_auth_form_encodes_the_credentials(
-    server: TokenServer, http: requests.Session
+    stub: StubProvider, http: requests.Session
 ) -> None:
-    exchange(http, make_settings(server.url, CLIENT_AUTH="client_secret_basic"))
-    [seen] = server.seen
+    exchange(http, make_settings(stub.url, CLIENT_AUTH="client_secret_basic"))
+    [seen] = stub.seen
     assert "client_secret" not in seen.form
     assert "client_id" not in seen.form
     assert CLIENT_SECRET.encode() not in seen.raw
@@ -599,39 +469,39 @@ def test_exchange_code_with_basic_auth_form_encodes_the_credentials(
 
 
 def test_exchange_code_without_verifier_sends_none(
-    server: TokenServer, http: requests.Session
+    stub: StubProvider, http: requests.Session
 ) -> None:
     flow.exchange_code(
         http,
-        make_settings(server.url),
+        make_settings(stub.url),
         code=CODE,
         redirect_uri=REDIRECT_URI,
         code_verifier=None,
         requested_scopes=["profile:read"],
         now=NOW,
     )
-    assert "code_verifier" not in server.seen[0].form
+    assert "code_verifier" not in stub.seen[0].form
 
 
 def test_exchange_code_uses_requested_scopes_when_none_granted(
-    server: TokenServer, http: requests.Session
+    stub: StubProvider, http: requests.Session
 ) -> None:
-    server.token(200, {**GOOD_TOKEN, "scope": None})
-    token = exchange(http, make_settings(server.url))
+    stub.token(200, {**GOOD_TOKEN, "scope": None})
+    token = exchange(http, make_settings(stub.url))
     assert token.scopes == frozenset({"profile"})
 
 
 def test_json_with_charset_is_accepted(
-    server: TokenServer, http: requests.Session
+    stub: StubProvider, http: requests.Session
 ) -> None:
-    server.token(200, GOOD_TOKEN, content_type="application/json; charset=utf-8")
-    assert exchange(http, make_settings(server.url)).access_token == ACCESS
+    stub.token(200, GOOD_TOKEN, content_type="application/json; charset=utf-8")
+    assert exchange(http, make_settings(stub.url)).access_token == ACCESS
 
 
 def test_invalid_grant_is_an_oauth_error(
-    server: TokenServer, http: requests.Session
+    stub: StubProvider, http: requests.Session
 ) -> None:
-    server.token(
+    stub.token(
         400,
         {
             "error": "invalid_grant",
@@ -640,7 +510,7 @@ def test_invalid_grant_is_an_oauth_error(
         },
     )
     with pytest.raises(OAuthError) as info:
-        exchange(http, make_settings(server.url))
+        exchange(http, make_settings(stub.url))
     assert info.value.error == "invalid_grant"
     assert info.value.error_description == "The code was already used."
     assert info.value.error_uri == "https://docs.example/errors#invalid_grant"
@@ -650,21 +520,21 @@ def test_invalid_grant_is_an_oauth_error(
 
 
 def test_invalid_client_says_to_check_the_credentials(
-    server: TokenServer, http: requests.Session
+    stub: StubProvider, http: requests.Session
 ) -> None:
-    server.token(401, {"error": "invalid_client"})
+    stub.token(401, {"error": "invalid_client"})
     with pytest.raises(OAuthError) as info:
-        exchange(http, make_settings(server.url))
+        exchange(http, make_settings(stub.url))
     assert info.value.error == "invalid_client"
     assert "ROCKETPUNCH_CLIENT_ID" in str(info.value)
     assert "ROCKETPUNCH_CLIENT_SECRET" in str(info.value)
     assert info.value.http_status == 500
 
 
-def test_long_error_fields_are_cut(server: TokenServer, http: requests.Session) -> None:
-    server.token(400, {"error": "e" * 5000, "error_description": "d" * 5000})
+def test_long_error_fields_are_cut(stub: StubProvider, http: requests.Session) -> None:
+    stub.token(400, {"error": "e" * 5000, "error_description": "d" * 5000})
     with pytest.raises(OAuthError) as info:
-        exchange(http, make_settings(server.url))
+        exchange(http, make_settings(stub.url))
     assert len(info.value.error) <= 100
     assert info.value.error_description is not None
     assert len(info.value.error_description) <= 500
@@ -672,11 +542,11 @@ def test_long_error_fields_are_cut(server: TokenServer, http: requests.Session) 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 429])
 def test_server_error_or_busy_is_a_provider_error(
-    server: TokenServer, http: requests.Session, status: int
+    stub: StubProvider, http: requests.Session, status: int
 ) -> None:
-    server.token(status, {"error": "server_error"})
+    stub.token(status, {"error": "server_error"})
     with pytest.raises(ProviderError) as info:
-        exchange(http, make_settings(server.url))
+        exchange(http, make_settings(stub.url))
     assert info.value.reason == "server_error"
     assert info.value.status_code == status
     assert str(status) in str(info.value)
@@ -684,95 +554,95 @@ def test_server_error_or_busy_is_a_provider_error(
 
 
 def provider_error(
-    server: TokenServer, http: requests.Session, **keys: t.Any
+    stub: StubProvider, http: requests.Session, **keys: t.Any
 ) -> ProviderError:
     with pytest.raises(ProviderError) as info:
-        exchange(http, make_settings(server.url, **keys))
+        exchange(http, make_settings(stub.url, **keys))
     return info.value
 
 
 def test_non_json_body_is_an_invalid_response(
-    server: TokenServer, http: requests.Session
+    stub: StubProvider, http: requests.Session
 ) -> None:
-    server.token(200, b"access_token=abc&token_type=bearer")
-    exc = provider_error(server, http)
+    stub.token(200, b"access_token=abc&token_type=bearer")
+    exc = provider_error(stub, http)
     assert exc.reason == "invalid_response"
     assert "not valid JSON" in str(exc)
 
 
 def test_html_content_type_is_an_invalid_response(
-    server: TokenServer, http: requests.Session
+    stub: StubProvider, http: requests.Session
 ) -> None:
-    server.token(200, GOOD_TOKEN, content_type="text/html")
-    exc = provider_error(server, http)
+    stub.token(200, GOOD_TOKEN, content_type="text/html")
+    exc = provider_error(stub, http)
     assert exc.reason == "invalid_response"
     assert "text/html" in str(exc)
 
 
 def test_error_status_with_html_is_an_invalid_response(
-    server: TokenServer, http: requests.Session
+    stub: StubProvider, http: requests.Session
 ) -> None:
-    server.token(404, b"<h1>Not Found</h1>", content_type="text/html")
-    exc = provider_error(server, http)
+    stub.token(404, b"<h1>Not Found</h1>", content_type="text/html")
+    exc = provider_error(stub, http)
     assert exc.reason == "invalid_response"
     assert exc.status_code == 404
 
 
 def test_error_status_without_oauth_error_is_an_invalid_response(
-    server: TokenServer, http: requests.Session
+    stub: StubProvider, http: requests.Session
 ) -> None:
-    server.token(400, {"message": "bad"})
-    exc = provider_error(server, http)
+    stub.token(400, {"message": "bad"})
+    exc = provider_error(stub, http)
     assert exc.reason == "invalid_response"
     assert exc.status_code == 400
 
 
 def test_json_that_is_not_an_object_is_an_invalid_response(
-    server: TokenServer, http: requests.Session
+    stub: StubProvider, http: requests.Session
 ) -> None:
-    server.token(200, [GOOD_TOKEN])
-    assert provider_error(server, http).reason == "invalid_response"
+    stub.token(200, [GOOD_TOKEN])
+    assert provider_error(stub, http).reason == "invalid_response"
 
 
 def test_invalid_token_in_a_200_is_an_invalid_response(
-    server: TokenServer, http: requests.Session
+    stub: StubProvider, http: requests.Session
 ) -> None:
-    server.token(200, {**GOOD_TOKEN, "token_type": "mac"})
-    assert provider_error(server, http).reason == "invalid_response"
+    stub.token(200, {**GOOD_TOKEN, "token_type": "mac"})
+    assert provider_error(stub, http).reason == "invalid_response"
 
 
-def test_redirect_is_not_followed(server: TokenServer, http: requests.Session) -> None:
-    server.token(
+def test_redirect_is_not_followed(stub: StubProvider, http: requests.Session) -> None:
+    stub.token(
         302,
         b"",
         content_type="text/plain",
-        headers={"Location": f"{server.url}/elsewhere"},
+        headers={"Location": f"{stub.url}/elsewhere"},
     )
-    exc = provider_error(server, http)
+    exc = provider_error(stub, http)
     assert exc.status_code == 302
-    assert [seen.path for seen in server.seen] == ["/oauth/token"]
+    assert [seen.path for seen in stub.seen] == ["/oauth/token"]
 
 
 def test_body_larger_than_the_limit_is_not_read(
-    server: TokenServer, http: requests.Session
+    stub: StubProvider, http: requests.Session
 ) -> None:
     huge = {**GOOD_TOKEN, "padding": "x" * (provider_http.MAX_RESPONSE_BYTES + 1024)}
-    server.token(200, huge)
-    exc = provider_error(server, http)
+    stub.token(200, huge)
+    exc = provider_error(stub, http)
     assert exc.reason == "invalid_response"
     assert str(provider_http.MAX_RESPONSE_BYTES) in str(exc)
 
 
-def test_slow_answer_is_a_timeout(server: TokenServer, http: requests.Session) -> None:
-    server.token(200, GOOD_TOKEN, delay=1.0)
-    exc = provider_error(server, http, TIMEOUT=0.3)
+def test_slow_answer_is_a_timeout(stub: StubProvider, http: requests.Session) -> None:
+    stub.token(200, GOOD_TOKEN, delay=1.0)
+    exc = provider_error(stub, http, TIMEOUT=0.3)
     assert exc.reason == "timeout"
     assert exc.http_status == 504
     assert "ROCKETPUNCH_TIMEOUT" in str(exc)
 
 
 def test_connection_refused_is_a_connection_error(http: requests.Session) -> None:
-    url = f"http://127.0.0.1:{closed_port()}"
+    url = closed_port_url()
     with pytest.raises(ProviderError) as info:
         exchange(http, make_settings(url))
     assert info.value.reason == "connection"
@@ -808,7 +678,7 @@ def check_no_secret(exc: BaseException, logs: str) -> None:
     ids=[fault[0] for fault in FAULTS],
 )
 def test_errors_never_show_secret_code_verifier_or_token(
-    server: TokenServer,
+    stub: StubProvider,
     http: requests.Session,
     caplog: pytest.LogCaptureFixture,
     status: int,
@@ -816,8 +686,8 @@ def test_errors_never_show_secret_code_verifier_or_token(
     content_type: str,
     auth: str,
 ) -> None:
-    server.token(status, body, content_type=content_type)
-    settings = make_settings(server.url, CLIENT_AUTH=auth)
+    stub.token(status, body, content_type=content_type)
+    settings = make_settings(stub.url, CLIENT_AUTH=auth)
     old = Token("at-old", NOW, REFRESH)
     with caplog.at_level(logging.DEBUG):
         with pytest.raises(RocketpunchError) as exchanged:
@@ -830,16 +700,16 @@ def test_errors_never_show_secret_code_verifier_or_token(
 
 @pytest.mark.parametrize("fault", ["timeout", "connection"])
 def test_transport_errors_never_show_secrets(
-    server: TokenServer,
+    stub: StubProvider,
     http: requests.Session,
     caplog: pytest.LogCaptureFixture,
     fault: str,
 ) -> None:
     if fault == "timeout":
-        server.token(200, GOOD_TOKEN, delay=1.0)
-        settings = make_settings(server.url, TIMEOUT=0.2)
+        stub.token(200, GOOD_TOKEN, delay=1.0)
+        settings = make_settings(stub.url, TIMEOUT=0.2)
     else:
-        settings = make_settings(f"http://127.0.0.1:{closed_port()}")
+        settings = make_settings(closed_port_url())
     with caplog.at_level(logging.DEBUG), pytest.raises(ProviderError) as info:
         exchange(http, settings)
     assert info.value.reason == fault
@@ -850,11 +720,11 @@ def test_transport_errors_never_show_secrets(
 
 
 def test_refresh_posts_the_refresh_grant(
-    server: TokenServer, http: requests.Session
+    stub: StubProvider, http: requests.Session
 ) -> None:
     old = Token("at-old", NOW - 10, REFRESH, frozenset({"profile"}))
-    new = flow.refresh_token(http, make_settings(server.url), old, now=NOW)
-    assert server.seen[0].form == {
+    new = flow.refresh_token(http, make_settings(stub.url), old, now=NOW)
+    assert stub.seen[0].form == {
         "grant_type": "refresh_token",
         "refresh_token": REFRESH,
         "client_id": CLIENT_ID,
@@ -866,43 +736,43 @@ def test_refresh_posts_the_refresh_grant(
 
 
 def test_refresh_without_new_refresh_token_keeps_the_old_one(
-    server: TokenServer, http: requests.Session
+    stub: StubProvider, http: requests.Session
 ) -> None:
-    server.token(
+    stub.token(
         200, {"access_token": "at-2", "token_type": "Bearer", "expires_in": 3600}
     )
     old = Token("at-old", NOW - 10, REFRESH, frozenset({"profile:read"}))
-    new = flow.refresh_token(http, make_settings(server.url), old, now=NOW)
+    new = flow.refresh_token(http, make_settings(stub.url), old, now=NOW)
     assert new.access_token == "at-2"
     assert new.refresh_token == REFRESH
     assert new.scopes == frozenset({"profile:read"})
 
 
 def test_refresh_without_refresh_token_is_invalid_grant_without_a_call(
-    server: TokenServer, http: requests.Session
+    stub: StubProvider, http: requests.Session
 ) -> None:
     with pytest.raises(OAuthError) as info:
-        flow.refresh_token(http, make_settings(server.url), Token("at", NOW), now=NOW)
+        flow.refresh_token(http, make_settings(stub.url), Token("at", NOW), now=NOW)
     assert info.value.error == "invalid_grant"
-    assert server.seen == []
+    assert stub.seen == []
 
 
 def test_refresh_rejected_is_an_oauth_error(
-    server: TokenServer, http: requests.Session
+    stub: StubProvider, http: requests.Session
 ) -> None:
-    server.token(400, {"error": "invalid_grant", "error_description": "revoked"})
+    stub.token(400, {"error": "invalid_grant", "error_description": "revoked"})
     with pytest.raises(OAuthError) as info:
         flow.refresh_token(
-            http, make_settings(server.url), Token("a", NOW, REFRESH), now=NOW
+            http, make_settings(stub.url), Token("a", NOW, REFRESH), now=NOW
         )
     assert info.value.error == "invalid_grant"
 
 
 def test_revoke_posts_the_refresh_token(
-    server: TokenServer, http: requests.Session
+    stub: StubProvider, http: requests.Session
 ) -> None:
-    flow.revoke_token(http, make_settings(server.url), Token("at-old", NOW, REFRESH))
-    [seen] = server.seen
+    flow.revoke_token(http, make_settings(stub.url), Token("at-old", NOW, REFRESH))
+    [seen] = stub.seen
     assert seen.path == "/oauth/revoke"
     assert seen.form == {
         "token": REFRESH,
@@ -913,37 +783,37 @@ def test_revoke_posts_the_refresh_token(
 
 
 def test_revoke_without_refresh_token_posts_the_access_token(
-    server: TokenServer, http: requests.Session
+    stub: StubProvider, http: requests.Session
 ) -> None:
-    flow.revoke_token(http, make_settings(server.url), Token("at-only", NOW))
-    assert server.seen[0].form["token"] == "at-only"
-    assert server.seen[0].form["token_type_hint"] == "access_token"
+    flow.revoke_token(http, make_settings(stub.url), Token("at-only", NOW))
+    assert stub.seen[0].form["token"] == "at-only"
+    assert stub.seen[0].form["token_type_hint"] == "access_token"
 
 
 def test_revoke_with_basic_auth_keeps_the_secret_out_of_the_body(
-    server: TokenServer, http: requests.Session
+    stub: StubProvider, http: requests.Session
 ) -> None:
-    settings = make_settings(server.url, CLIENT_AUTH="client_secret_basic")
+    settings = make_settings(stub.url, CLIENT_AUTH="client_secret_basic")
     flow.revoke_token(http, settings, Token("at-old", NOW, REFRESH))
-    [seen] = server.seen
+    [seen] = stub.seen
     assert seen.form == {"token": REFRESH, "token_type_hint": "refresh_token"}
     assert seen.authorization is not None
     assert seen.authorization.startswith("Basic ")
 
 
 def test_revoke_does_nothing_without_revoke_url(
-    server: TokenServer, http: requests.Session
+    stub: StubProvider, http: requests.Session
 ) -> None:
     settings = load_settings(
         {
             "ROCKETPUNCH_CLIENT_ID": CLIENT_ID,
             "ROCKETPUNCH_CLIENT_SECRET": CLIENT_SECRET,
-            "ROCKETPUNCH_TOKEN_URL": f"{server.url}/oauth/token",
+            "ROCKETPUNCH_TOKEN_URL": f"{stub.url}/oauth/token",
             "ROCKETPUNCH_REVOKE_URL": None,
         }
     )
     flow.revoke_token(http, settings, Token("at", NOW, REFRESH))
-    assert server.seen == []
+    assert stub.seen == []
 
 
 @pytest.mark.parametrize(
@@ -951,171 +821,11 @@ def test_revoke_does_nothing_without_revoke_url(
     [(503, "server_error"), (500, "server_error"), (400, "rejected")],
 )
 def test_revoke_failure_is_a_provider_error(
-    server: TokenServer, http: requests.Session, status: int, reason: str
+    stub: StubProvider, http: requests.Session, status: int, reason: str
 ) -> None:
-    server.answer("/oauth/revoke", status, {"error": "unsupported_token_type"})
+    stub.answer("/oauth/revoke", status, {"error": "unsupported_token_type"})
     with pytest.raises(ProviderError) as info:
-        flow.revoke_token(http, make_settings(server.url), Token("at", NOW, REFRESH))
+        flow.revoke_token(http, make_settings(stub.url), Token("at", NOW, REFRESH))
     assert info.value.reason == reason
     assert info.value.status_code == status
     check_no_secret(info.value, "")
-
-
-# -- the API client's pure parts -------------------------------------------------
-
-
-def api_response(
-    status: int,
-    body: object,
-    *,
-    headers: dict[str, str] | None = None,
-    reason: str | None = None,
-) -> requests.Response:
-    response = requests.Response()
-    response.status_code = status
-    response._content = body if isinstance(body, bytes) else json.dumps(body).encode()
-    response.headers.update(headers or {"Content-Type": "application/json"})
-    response.reason = reason or ""
-    response.encoding = "utf-8"
-    return response
-
-
-def test_api_error_understands_the_current_error_shape() -> None:
-    body = {"code": "C0011", "message": "Missing scope: email", "timestamp": "t"}
-    exc = api_error(api_response(403, body))
-    assert type(exc) is APIError
-    assert (exc.status_code, exc.code, exc.message) == (
-        403,
-        "C0011",
-        "Missing scope: email",
-    )
-    assert str(exc) == "Rocketpunch API error 403 C0011: Missing scope: email"
-    assert exc.response is not None
-    assert exc.response.status_code == 403
-
-
-def test_api_error_understands_the_guide_error_shape() -> None:
-    exc = api_error(api_response(404, {"error": {"message": "No such profile"}}))
-    assert (exc.status_code, exc.code, exc.message) == (404, None, "No such profile")
-    assert str(exc) == "Rocketpunch API error 404: No such profile"
-
-
-def test_api_error_understands_an_oauth_error_body() -> None:
-    body = {"error": "invalid_token", "error_description": "The token expired."}
-    exc = api_error(api_response(401, body))
-    assert (exc.code, exc.message) == ("invalid_token", "The token expired.")
-
-
-def test_api_error_with_non_json_body_describes_the_status() -> None:
-    exc = api_error(
-        api_response(
-            502,
-            b"<html>Bad Gateway</html>",
-            headers={"Content-Type": "text/html"},
-            reason="Bad Gateway",
-        )
-    )
-    assert exc.code is None
-    assert exc.message == "HTTP 502 Bad Gateway"
-    assert "<html>" not in str(exc)
-
-
-def test_api_error_cuts_a_long_message() -> None:
-    exc = api_error(api_response(400, {"code": "C0001", "message": "m" * 5000}))
-    assert len(exc.message) == 1000
-
-
-def test_rate_limit_carries_retry_after() -> None:
-    body = {"code": "C0010", "message": "Too many requests"}
-    exc = api_error(
-        api_response(
-            429, body, headers={"Content-Type": "application/json", "Retry-After": "30"}
-        )
-    )
-    assert isinstance(exc, RateLimitError)
-    assert exc.retry_after == 30
-    assert exc.code == "C0010"
-    assert "30" in str(exc)
-    assert exc.http_status == 503
-
-
-@pytest.mark.parametrize(
-    "retry_after", [None, "Wed, 21 Oct 2015 07:28:00 GMT", "-5", "soon"], ids=repr
-)
-def test_rate_limit_without_usable_retry_after(retry_after: str | None) -> None:
-    headers = {"Content-Type": "application/json"}
-    if retry_after is not None:
-        headers["Retry-After"] = retry_after
-    exc = api_error(
-        api_response(429, {"code": "C0010", "message": "Slow"}, headers=headers)
-    )
-    assert isinstance(exc, RateLimitError)
-    assert exc.retry_after is None
-
-
-@pytest.fixture
-def api_client(http: requests.Session) -> RocketpunchClient:
-    settings = load_settings(
-        {
-            "ROCKETPUNCH_CLIENT_ID": CLIENT_ID,
-            "ROCKETPUNCH_CLIENT_SECRET": CLIENT_SECRET,
-            "ROCKETPUNCH_API_BASE_URL": "https://openapi.rocketpunch.com/api/v1",
-        }
-    )
-    tokens = TokenManager(
-        storage=MemoryStorage(),
-        key="login-1",
-        settings=settings,
-        http=http,
-        coordinator=RefreshCoordinator(),
-        clock=time.time,
-    )
-    return RocketpunchClient(http=http, settings=settings, tokens=tokens)
-
-
-@pytest.mark.parametrize(
-    ("path", "expected"),
-    [
-        ("posts", "https://openapi.rocketpunch.com/api/v1/posts"),
-        ("/posts", "https://openapi.rocketpunch.com/api/v1/posts"),
-        (
-            "me/company-permissions",
-            "https://openapi.rocketpunch.com/api/v1/me/company-permissions",
-        ),
-        ("posts?page=2", "https://openapi.rocketpunch.com/api/v1/posts?page=2"),
-        (
-            "https://openapi.rocketpunch.com/api/v1/posts/1",
-            "https://openapi.rocketpunch.com/api/v1/posts/1",
-        ),
-    ],
-)
-def test_url_for_joins_paths_under_the_api_base(
-    api_client: RocketpunchClient, path: str, expected: str
-) -> None:
-    assert api_client.url_for(path) == expected
-
-
-@pytest.mark.parametrize(
-    "path",
-    [
-        "https://evil.example/steal",
-        "//evil.example/steal",
-        "http://openapi.rocketpunch.com/api/v1/posts",
-        "https://openapi.rocketpunch.com.evil.example/",
-        "https://openapi.rocketpunch.com@evil.example/",
-        "https://openapi.rocketpunch.com:8443/api/v1/",
-        "https:evil.example",
-    ],
-)
-def test_url_for_refuses_other_hosts(api_client: RocketpunchClient, path: str) -> None:
-    with pytest.raises(ValueError, match="not on the Rocketpunch API host"):
-        api_client.url_for(path)
-
-
-@pytest.mark.parametrize(
-    "path", ["/\\evil.example/x", "\\\\evil.example/x", "..//evil.example"]
-)
-def test_url_for_keeps_tricky_relative_paths_on_the_api_host(
-    api_client: RocketpunchClient, path: str
-) -> None:
-    assert urlsplit(api_client.url_for(path)).netloc == "openapi.rocketpunch.com"

@@ -4,11 +4,17 @@ four blinker signals, seen from an app that uses them."""
 from __future__ import annotations
 
 import typing as t
-from urllib.parse import parse_qsl, urlsplit
 
-from dance import CALLBACK_PATH, LOGIN, LOGOUT, AppFactory, login, protected_app
-from flask import Flask, redirect
-from flask.testing import FlaskClient
+from flask import redirect
+from support import (
+    CALLBACK_PATH,
+    LOGIN,
+    LOGOUT,
+    AppFactory,
+    begin_login,
+    extension,
+    protected_app,
+)
 from werkzeug.wrappers import Response
 
 from flask_rocketpunch import (
@@ -16,7 +22,6 @@ from flask_rocketpunch import (
     OAuthError,
     ReauthorizationRequired,
     RocketpunchError,
-    RocketpunchOAuth,
     StateError,
     StateMismatchError,
     Token,
@@ -27,19 +32,7 @@ from flask_rocketpunch import (
     token_refreshed,
 )
 from flask_rocketpunch.sandbox import SandboxProvider
-
-
-def extension(app: Flask) -> RocketpunchOAuth:
-    ext = app.extensions["rocketpunch"]
-    assert isinstance(ext, RocketpunchOAuth)
-    return ext
-
-
-def login_state(client: FlaskClient) -> str:
-    """Start a login and return its ``state``."""
-    start = client.get(LOGIN)
-    assert start.status_code == 302
-    return dict(parse_qsl(urlsplit(start.headers["Location"]).query))["state"]
+from flask_rocketpunch.testing import complete_login
 
 
 class Recorder:
@@ -56,7 +49,7 @@ class Recorder:
 
 
 def test_on_login_gets_the_token_and_its_response_is_sent(
-    make_app: AppFactory, provider: SandboxProvider
+    make_app: AppFactory, rocketpunch_provider: SandboxProvider
 ) -> None:
     app = protected_app(make_app, SCOPES="profile email")
     local_users: dict[str, dict[str, t.Any]] = {}
@@ -70,12 +63,12 @@ def test_on_login_gets_the_token_and_its_response_is_sent(
         return redirect("/welcome-new-user")
 
     client = app.test_client()
-    response = login(client, next_url="/private", user="seojun")
+    response = complete_login(client, "seojun", next="/private")
     assert response.status_code == 302
     assert response.headers["Location"] == "/welcome-new-user"
     (token,) = seen
     assert isinstance(token, Token)
-    assert token.access_token in provider.access_tokens
+    assert token.access_token in rocketpunch_provider.access_tokens
     assert token.scopes == frozenset({"profile", "email"})
     assert local_users == {
         "OA-8f2e4b6d1c3a5e7f9b0d2c4e6a8f1b3d": {"email": "seojun@example.org"}
@@ -91,7 +84,7 @@ def test_on_login_returning_none_falls_back_to_next(make_app: AppFactory) -> Non
     def remember(token: Token) -> None:
         calls.append(token)
 
-    response = login(app.test_client(), next_url="/private")
+    response = complete_login(app.test_client(), next="/private")
     assert response.status_code == 302
     assert response.headers["Location"] == "/private"
     assert len(calls) == 1
@@ -112,7 +105,7 @@ def test_on_error_gets_access_denied_and_its_response_is_sent(
         return "You said no; that is fine.", 200
 
     client = app.test_client()
-    response = login(client, decision="deny")
+    response = complete_login(client, decision="deny")
     assert response.status_code == 200
     assert response.get_data(as_text=True) == "You said no; that is fine."
     (error,) = errors
@@ -132,7 +125,7 @@ def test_on_error_gets_state_errors(make_app: AppFactory) -> None:
         return redirect("/login-problem")
 
     client = app.test_client()
-    state = login_state(client)
+    state = begin_login(client)["state"]
     tampered = client.get(CALLBACK_PATH, query_string={"state": state + "x"})
     assert tampered.status_code == 302
     assert tampered.headers["Location"] == "/login-problem"
@@ -152,7 +145,7 @@ def test_on_error_returning_none_keeps_the_default_page(
     def note(error: RocketpunchError) -> None:
         errors.append(error)
 
-    response = login(app.test_client(), decision="deny")
+    response = complete_login(app.test_client(), decision="deny")
     assert response.status_code == 403
     assert "Login cancelled" in response.get_data(as_text=True)
     assert len(errors) == 1
@@ -162,16 +155,16 @@ def test_on_error_returning_none_keeps_the_default_page(
 
 
 def test_logged_in_is_sent_once_with_the_app_and_the_token(
-    make_app: AppFactory, provider: SandboxProvider
+    make_app: AppFactory, rocketpunch_provider: SandboxProvider
 ) -> None:
     app = protected_app(make_app)
     received = Recorder()
     with logged_in.connected_to(received, app):
-        assert login(app.test_client()).status_code == 302
+        assert complete_login(app.test_client()).status_code == 302
     ((sender, kwargs),) = received.calls
     assert sender is app
     assert isinstance(kwargs["token"], Token)
-    assert kwargs["token"].access_token in provider.access_tokens
+    assert kwargs["token"].access_token in rocketpunch_provider.access_tokens
 
 
 def test_login_failed_is_sent_once_with_the_error(make_app: AppFactory) -> None:
@@ -182,7 +175,7 @@ def test_login_failed_is_sent_once_with_the_error(make_app: AppFactory) -> None:
         login_failed.connected_to(received, app),
         logged_in.connected_to(logged, app),
     ):
-        login(app.test_client(), decision="deny")
+        complete_login(app.test_client(), decision="deny")
     ((sender, kwargs),) = received.calls
     assert sender is app
     assert isinstance(kwargs["error"], OAuthError)
@@ -191,12 +184,12 @@ def test_login_failed_is_sent_once_with_the_error(make_app: AppFactory) -> None:
 
 
 def test_token_refreshed_is_sent_once_when_a_protected_view_refreshes(
-    make_app: AppFactory, provider: SandboxProvider
+    make_app: AppFactory, rocketpunch_provider: SandboxProvider
 ) -> None:
     app = protected_app(make_app, REFRESH_LEEWAY=1000)
     client = app.test_client()
-    login(client)
-    (first_access,) = provider.access_tokens
+    complete_login(client)
+    (first_access,) = rocketpunch_provider.access_tokens
     received = Recorder()
     with token_refreshed.connected_to(received, app):
         assert client.get("/private").status_code == 200
@@ -205,18 +198,18 @@ def test_token_refreshed_is_sent_once_when_a_protected_view_refreshes(
     token = kwargs["token"]
     assert isinstance(token, Token)
     assert token.access_token != first_access
-    assert token.access_token in provider.access_tokens
-    assert token.refresh_token in provider.refresh_tokens
-    assert provider.grant_counts()["refresh_token"] == 1
+    assert token.access_token in rocketpunch_provider.access_tokens
+    assert token.refresh_token in rocketpunch_provider.refresh_tokens
+    assert rocketpunch_provider.grant_counts()["refresh_token"] == 1
 
 
 def test_logged_out_is_sent_once_with_the_dropped_token(
-    make_app: AppFactory, provider: SandboxProvider
+    make_app: AppFactory, rocketpunch_provider: SandboxProvider
 ) -> None:
     app = protected_app(make_app)
     client = app.test_client()
-    login(client)
-    (refresh_token,) = provider.refresh_tokens
+    complete_login(client)
+    (refresh_token,) = rocketpunch_provider.refresh_tokens
     received = Recorder()
     with logged_out.connected_to(received, app):
         assert client.post(LOGOUT).status_code == 303
@@ -231,7 +224,7 @@ def test_signals_of_another_app_are_not_received(make_app: AppFactory) -> None:
     other = make_app()
     received = Recorder()
     with logged_in.connected_to(received, watched):
-        login(other.test_client())
+        complete_login(other.test_client())
     assert received.calls == []
 
 
@@ -267,5 +260,5 @@ def test_unauthorized_handler_replaces_the_default_redirect(
     assert response.get_data(as_text=True) == "Please log in first."
     assert "Location" not in response.headers
     assert len(reasons) == 1
-    login(client)
+    complete_login(client)
     assert client.get("/private").status_code == 200

@@ -4,32 +4,28 @@ any level, in our records, the libraries' ones, or the server's request lines.""
 from __future__ import annotations
 
 import logging
-import typing as t
-from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
-from dance import (
-    CLIENT_ID,
-    CLIENT_SECRET,
-    SECRET_KEY,
-    AppFactory,
-    consent,
-    login,
-    parse_form,
-)
 from flask.testing import FlaskClient
+from support import (
+    LOGIN,
+    SECRET_KEY,
+    WANTS_JSON,
+    AppFactory,
+    credentials,
+    local,
+    log_in_over_http,
+    newest_access_token,
+    protected_app,
+    query_of,
+    register_served_app,
+)
 
-from flask_rocketpunch import login_required_rocketpunch, rocketpunch
 from flask_rocketpunch.crypto import pkce_verifier
 from flask_rocketpunch.sandbox import SandboxProvider, SandboxServer
-
-WANTS_JSON = {"Accept": "application/json"}
-
-
-def local(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.path}?{parts.query}" if parts.query else parts.path
+from flask_rocketpunch.testing import answer_consent, complete_login
 
 
 class Dance:
@@ -41,10 +37,12 @@ class Dance:
 
     def to_callback(self) -> str:
         """Start a login and consent; return the callback URL (not visited)."""
-        start = self.browser.get("/auth/rocketpunch/login")
+        start = self.browser.get(LOGIN)
         authorize_url = start.headers["Location"]
-        self.states.append(parse_qs(urlsplit(authorize_url).query)["state"][0])
-        return consent(self.browser, authorize_url)
+        self.states.append(query_of(authorize_url)["state"])
+        return answer_consent(
+            self.browser, authorize_url, decision="approve", user="minji"
+        )
 
     def verifiers(self) -> list[str]:
         return [pkce_verifier(SECRET_KEY, state) for state in self.states]
@@ -52,7 +50,7 @@ class Dance:
 
 def secrets_in(provider: SandboxProvider, dance: Dance) -> list[str]:
     found = [
-        CLIENT_SECRET,
+        credentials(dance.browser.application)[1],
         *provider.codes,
         *provider.access_tokens,
         *provider.refresh_tokens,
@@ -92,17 +90,11 @@ def assert_no_secret_logged(
 
 def test_login_api_refresh_failures_and_logout_log_no_secret(
     make_app: AppFactory,
-    provider: SandboxProvider,
+    rocketpunch_provider: SandboxProvider,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    app = make_app()
-
-    @app.get("/posts")
-    @login_required_rocketpunch
-    def posts() -> t.Any:
-        return {"total": rocketpunch.get("posts").json()["totalItems"]}
-
+    app = protected_app(make_app)
     browser = app.test_client()
     dance = Dance(browser)
 
@@ -111,30 +103,29 @@ def test_login_api_refresh_failures_and_logout_log_no_secret(
     assert browser.get("/posts").status_code == 200
 
     # A forced refresh: the API rejects the access token, the client refreshes.
-    provider.revoke(list(provider.access_tokens)[-1])
+    rocketpunch_provider.revoke(newest_access_token(rocketpunch_provider))
     assert browser.get("/posts").status_code == 200
-    assert provider.grant_counts()["refresh_token"] == 1
+    assert rocketpunch_provider.grant_counts()["refresh_token"] == 1
 
     # A callback whose state was tampered with.
-    back = urlsplit(dance.to_callback())
-    query = parse_qs(back.query)
-    forged = urlencode({"code": query["code"][0], "state": "forged-state"})
-    bad_state = browser.get(f"{back.path}?{forged}", headers=WANTS_JSON)
+    back = dance.to_callback()
+    forged = urlencode({"code": query_of(back)["code"], "state": "forged-state"})
+    bad_state = browser.get(f"{urlsplit(back).path}?{forged}", headers=WANTS_JSON)
     assert bad_state.status_code == 400
 
     # A callback whose code exchange fails at the token endpoint.
     callback = dance.to_callback()
-    provider.faults.token_status = 503
+    rocketpunch_provider.faults.token_status = 503
     failed = browser.get(local(callback), headers=WANTS_JSON)
     assert failed.status_code == 502
-    provider.faults.token_status = 400
+    rocketpunch_provider.faults.token_status = 400
     rejected = browser.get(local(dance.to_callback()), headers=WANTS_JSON)
     assert rejected.status_code == 400
-    provider.faults.reset()
+    rocketpunch_provider.faults.reset()
 
     # Logout revokes the refresh token.
     assert browser.post("/auth/rocketpunch/logout").status_code == 303
-    assert len(provider.requests_to("revoke")) == 1
+    assert len(rocketpunch_provider.requests_to("revoke")) == 1
 
     ours = [r.getMessage() for r in caplog.records if r.name == "flask_rocketpunch"]
     assert any("Login completed" in m for m in ours)
@@ -142,41 +133,24 @@ def test_login_api_refresh_failures_and_logout_log_no_secret(
     assert sum("Login failed" in m for m in ours) == 3
     assert any(r.levelno == logging.DEBUG for r in caplog.records)
     assert len(dance.states) == 4
-    assert_no_secret_logged(caplog, secrets_in(provider, dance))
+    assert_no_secret_logged(caplog, secrets_in(rocketpunch_provider, dance))
 
 
 def test_werkzeug_request_line_of_the_callback_has_the_code_redacted(
     make_app: AppFactory,
-    provider: SandboxProvider,
+    rocketpunch_provider: SandboxProvider,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     app = make_app()
-    with SandboxServer(app, quiet=False) as served:
-        provider.register_client(
-            CLIENT_ID, CLIENT_SECRET, f"{served.url}/auth/rocketpunch/callback"
-        )
+    with SandboxServer(app, quiet=False) as served, requests.Session() as http:
+        register_served_app(app, rocketpunch_provider, served.url)
         origin = served.url
-        http = requests.Session()
-        start = http.get(
-            f"{served.url}/auth/rocketpunch/login", allow_redirects=False, timeout=5
-        )
-        authorize_url = start.headers["Location"]
-        state = parse_qs(urlsplit(authorize_url).query)["state"][0]
-        page = http.get(authorize_url, timeout=5)
-        action, fields = parse_form(page.text)
-        fields["decision"] = "approve"
-        decided = http.post(
-            urljoin(authorize_url, action),
-            data=fields,
-            allow_redirects=False,
-            timeout=5,
-        )
-        callback = decided.headers["Location"]
-        code = parse_qs(urlsplit(callback).query)["code"][0]
-        landed = http.get(callback, allow_redirects=False, timeout=5)
-        assert landed.status_code == 302
-        assert landed.headers["Location"] == "/"
+        steps = log_in_over_http(http, served.url)
+        state = query_of(steps.authorize_url)["state"]
+        code = query_of(steps.callback_url)["code"]
+        assert steps.landed.status_code == 302
+        assert steps.landed.headers["Location"] == "/"
 
     lines = [r.getMessage() for r in caplog.records if r.name == "werkzeug"]
     (callback_line,) = [m for m in lines if "/auth/rocketpunch/callback" in m]
@@ -184,10 +158,10 @@ def test_werkzeug_request_line_of_the_callback_has_the_code_redacted(
     assert '" 302 ' in callback_line
     secrets = [
         code,
-        CLIENT_SECRET,
+        credentials(app)[1],
         pkce_verifier(SECRET_KEY, state),
-        *provider.access_tokens,
-        *provider.refresh_tokens,
+        *rocketpunch_provider.access_tokens,
+        *rocketpunch_provider.refresh_tokens,
     ]
     assert_no_secret_logged(caplog, secrets, browser_origin=origin)
 
@@ -199,8 +173,8 @@ def test_tokens_shorter_than_the_leeway_log_one_warning_saying_what_to_change(
     # request refreshes, which the developer should hear about once.
     app = make_app(REFRESH_LEEWAY=1000)
     caplog.set_level(logging.WARNING, logger="flask_rocketpunch")
-    login(app.test_client())
-    login(app.test_client())
+    complete_login(app.test_client())
+    complete_login(app.test_client())
     warnings = [r for r in caplog.records if "REFRESH_LEEWAY" in r.getMessage()]
     assert len(warnings) == 1
     assert "lives 900 seconds" in warnings[0].getMessage()
@@ -211,7 +185,7 @@ def test_tokens_longer_than_the_leeway_log_no_warning(
 ) -> None:
     app = make_app()
     caplog.set_level(logging.WARNING, logger="flask_rocketpunch")
-    login(app.test_client())
+    complete_login(app.test_client())
     assert not [r for r in caplog.records if "REFRESH_LEEWAY" in r.getMessage()]
 
 

@@ -12,11 +12,19 @@ import typing as t
 from pathlib import Path
 
 import pytest
-from dance import SECRET_KEY, AppFactory, login
-from flask import Flask, session
-from flask.sessions import SecureCookieSessionInterface
+from flask import session
 from flask.testing import FlaskClient
-from itsdangerous import URLSafeTimedSerializer
+from support import (
+    LOGIN,
+    LOGOUT,
+    SECRET_KEY,
+    AppFactory,
+    CountingStorage,
+    newest_access_token,
+    protected_app,
+    session_cookie,
+    session_serializer,
+)
 
 from flask_rocketpunch import (
     MemoryStorage,
@@ -26,31 +34,9 @@ from flask_rocketpunch import (
     rocketpunch,
 )
 from flask_rocketpunch.sandbox import SandboxProvider
+from flask_rocketpunch.testing import complete_login
 
 TOKEN_KEY = "_rocketpunch_token"
-
-
-def add_views(app: Flask) -> Flask:
-    @app.get("/private")
-    @login_required_rocketpunch
-    def private() -> t.Any:
-        return {"posts": rocketpunch.get("posts").json()["totalItems"]}
-
-    return app
-
-
-def serializer(app: Flask) -> URLSafeTimedSerializer:
-    interface = app.session_interface
-    assert isinstance(interface, SecureCookieSessionInterface)
-    signer = interface.get_signing_serializer(app)
-    assert signer is not None
-    return signer
-
-
-def session_cookie(browser: FlaskClient) -> str:
-    """The session cookie's value; empty when the browser has none."""
-    cookie = browser.get_cookie("session")
-    return "" if cookie is None else cookie.value
 
 
 def all_tokens(provider: SandboxProvider) -> list[str]:
@@ -60,60 +46,62 @@ def all_tokens(provider: SandboxProvider) -> list[str]:
 
 
 def test_session_cookie_contains_neither_access_nor_refresh_token(
-    make_app: AppFactory, provider: SandboxProvider
+    make_app: AppFactory, rocketpunch_provider: SandboxProvider
 ) -> None:
-    app = add_views(make_app(REFRESH_LEEWAY=1000))
+    app = protected_app(make_app, REFRESH_LEEWAY=1000)
     browser = app.test_client()
-    login(browser)
-    assert browser.get("/private").status_code == 200  # refreshed: rotated tokens
+    complete_login(browser)
+    assert browser.get("/posts").status_code == 200  # refreshed: rotated tokens
 
     raw = session_cookie(browser)
-    data = serializer(app).loads(raw)
+    data = session_serializer(app).loads(raw)
     decoded = json.dumps(data)
 
     assert isinstance(data[TOKEN_KEY], str)
-    assert len(provider.refresh_tokens) >= 2
-    for token in all_tokens(provider):
+    assert len(rocketpunch_provider.refresh_tokens) >= 2
+    for token in all_tokens(rocketpunch_provider):
         assert token not in raw
         assert token not in decoded
         assert token[-20:] not in decoded
 
 
 def test_rotated_secret_key_with_fallback_keeps_the_user_logged_in(
-    make_app: AppFactory, provider: SandboxProvider
+    make_app: AppFactory, rocketpunch_provider: SandboxProvider
 ) -> None:
-    old = add_views(make_app())
+    old = protected_app(make_app)
     browser = old.test_client()
-    login(browser)
+    complete_login(browser)
     cookie = session_cookie(browser)
 
-    new = add_views(make_app(SECRET_KEY="a-new-key", SECRET_KEY_FALLBACKS=[SECRET_KEY]))
+    new = protected_app(
+        make_app, SECRET_KEY="a-new-key", SECRET_KEY_FALLBACKS=[SECRET_KEY]
+    )
     after = new.test_client()
     after.set_cookie("session", cookie, domain="localhost")
 
-    answer = after.get("/private")
+    answer = after.get("/posts")
 
     assert answer.status_code == 200
-    assert answer.get_json()["posts"] >= 1
-    assert provider.grant_counts() == {"authorization_code": 1}
+    assert answer.get_json()["totalItems"] >= 1
+    assert rocketpunch_provider.grant_counts() == {"authorization_code": 1}
 
 
 def test_new_secret_key_without_fallback_means_logged_out_not_500(
     make_app: AppFactory,
 ) -> None:
-    old = add_views(make_app())
+    old = protected_app(make_app)
     browser = old.test_client()
-    login(browser)
+    complete_login(browser)
     cookie = session_cookie(browser)
 
-    new = add_views(make_app(SECRET_KEY="a-new-key"))
+    new = protected_app(make_app, SECRET_KEY="a-new-key")
     after = new.test_client()
     after.set_cookie("session", cookie, domain="localhost")
 
-    answer = after.get("/private")
+    answer = after.get("/posts")
 
     assert answer.status_code == 302
-    assert answer.headers["Location"].startswith("/auth/rocketpunch/login")
+    assert answer.headers["Location"].startswith(LOGIN)
 
 
 def test_token_encrypted_under_an_old_key_only_is_dropped(
@@ -121,50 +109,54 @@ def test_token_encrypted_under_an_old_key_only_is_dropped(
 ) -> None:
     """The session is still signed validly (fallback) but the token was
     sealed under a key the app no longer has: treated as logged out."""
-    old = add_views(make_app())
+    old = protected_app(make_app)
     browser = old.test_client()
-    login(browser)
-    data = serializer(old).loads(session_cookie(browser))
+    complete_login(browser)
+    data = session_serializer(old).loads(session_cookie(browser))
 
-    new = add_views(make_app(SECRET_KEY="a-new-key"))
+    new = protected_app(make_app, SECRET_KEY="a-new-key")
     after = new.test_client()
-    after.set_cookie("session", serializer(new).dumps(data), domain="localhost")
+    after.set_cookie("session", session_serializer(new).dumps(data), domain="localhost")
 
-    answer = after.get("/private")
+    answer = after.get("/posts")
 
     assert answer.status_code == 302
     assert TOKEN_KEY in data
-    assert TOKEN_KEY not in serializer(new).loads(session_cookie(after))
+    assert TOKEN_KEY not in session_serializer(new).loads(session_cookie(after))
 
 
 def test_tampered_encrypted_token_means_logged_out(make_app: AppFactory) -> None:
-    app = add_views(make_app())
+    app = protected_app(make_app)
     browser = app.test_client()
-    login(browser)
-    data = serializer(app).loads(session_cookie(browser))
+    complete_login(browser)
+    data = session_serializer(app).loads(session_cookie(browser))
     sealed = data[TOKEN_KEY]
     middle = len(sealed) // 2
     flipped = "A" if sealed[middle] != "A" else "B"
     data[TOKEN_KEY] = sealed[:middle] + flipped + sealed[middle + 1 :]
-    browser.set_cookie("session", serializer(app).dumps(data), domain="localhost")
+    browser.set_cookie(
+        "session", session_serializer(app).dumps(data), domain="localhost"
+    )
 
     assert browser.get(
-        "/private", headers={"Accept": "application/json"}
+        "/posts", headers={"Accept": "application/json"}
     ).status_code == (401)
-    answer = browser.get("/private")
+    answer = browser.get("/posts")
     assert answer.status_code == 302
-    assert answer.headers["Location"].startswith("/auth/rocketpunch/login")
+    assert answer.headers["Location"].startswith(LOGIN)
 
 
 def test_garbage_token_value_means_logged_out(make_app: AppFactory) -> None:
-    app = add_views(make_app())
+    app = protected_app(make_app)
     browser = app.test_client()
-    login(browser)
-    data = serializer(app).loads(session_cookie(browser))
+    complete_login(browser)
+    data = session_serializer(app).loads(session_cookie(browser))
     data[TOKEN_KEY] = "not base64 at all!"
-    browser.set_cookie("session", serializer(app).dumps(data), domain="localhost")
+    browser.set_cookie(
+        "session", session_serializer(app).dumps(data), domain="localhost"
+    )
 
-    assert browser.get("/private").status_code == 302
+    assert browser.get("/posts").status_code == 302
 
 
 class SqliteStorage(TokenStorage):
@@ -196,58 +188,53 @@ class SqliteStorage(TokenStorage):
             db.execute("DELETE FROM tokens WHERE uid = ?", (key,))
 
 
-def storage_app(make_app: AppFactory, storage: TokenStorage) -> Flask:
-    """The app ``make_app`` builds, with its own token storage."""
-    return add_views(make_app(storage=storage))
-
-
 def use_login_call_logout(
     provider: SandboxProvider, browser: FlaskClient, stored: t.Callable[[], str | None]
 ) -> None:
     """Log in, call the API, log out; ``stored`` gives the stored access token."""
-    login(browser)
+    complete_login(browser)
     access = stored()
-    assert access == list(provider.access_tokens)[-1]
+    assert access == newest_access_token(provider)
     cookie = session_cookie(browser)
 
-    assert browser.get("/private").status_code == 200
+    assert browser.get("/posts").status_code == 200
     (call,) = provider.requests_to("posts")
     assert call.headers["Authorization"] == f"Bearer {access}"
     assert access not in cookie
 
-    logout = browser.post("/auth/rocketpunch/logout")
+    logout = browser.post(LOGOUT)
     assert logout.status_code == 303
     assert stored() is None
     (revoked,) = provider.requests_to("revoke")
     assert revoked.params["token"] == list(provider.refresh_tokens)[-1]
-    assert browser.get("/private").status_code == 302
+    assert browser.get("/posts").status_code == 302
 
 
 def test_memory_storage_is_used_for_login_api_calls_and_logout(
-    provider: SandboxProvider, make_app: AppFactory
+    rocketpunch_provider: SandboxProvider, make_app: AppFactory
 ) -> None:
     storage = MemoryStorage()
-    browser = storage_app(make_app, storage).test_client()
+    browser = protected_app(make_app, storage=storage).test_client()
 
     def stored() -> str | None:
         tokens = list(storage.tokens.values())
         return tokens[0].access_token if tokens else None
 
-    use_login_call_logout(provider, browser, stored)
+    use_login_call_logout(rocketpunch_provider, browser, stored)
 
 
 def test_custom_sqlite_storage_is_used_for_login_api_calls_and_logout(
-    provider: SandboxProvider, make_app: AppFactory, tmp_path: Path
+    rocketpunch_provider: SandboxProvider, make_app: AppFactory, tmp_path: Path
 ) -> None:
     storage = SqliteStorage(tmp_path / "tokens.sqlite3")
-    app = storage_app(make_app, storage)
+    app = protected_app(make_app, storage=storage)
     browser = app.test_client()
 
     def stored() -> str | None:
         rows = storage.rows()
         return json.loads(rows[0][1])["a"] if rows else None
 
-    use_login_call_logout(provider, browser, stored)
+    use_login_call_logout(rocketpunch_provider, browser, stored)
     assert session_cookie(browser) == ""  # logout dropped the login id too
 
 
@@ -256,9 +243,9 @@ def test_session_cookie_after_login_stays_small(
 ) -> None:
     app = make_app(SCOPES="profile email")
     browser = app.test_client()
-    login(browser)
+    complete_login(browser)
     # A second tab starts a login that stays in flight.
-    browser.get("/auth/rocketpunch/login", query_string={"next": "/somewhere"})
+    browser.get(LOGIN, query_string={"next": "/somewhere"})
 
     size = len("session=") + len(session_cookie(browser))
 
@@ -281,24 +268,12 @@ def test_huge_session_logs_a_warning_before_the_browser_limit(
     browser.get("/fill")
     caplog.set_level(logging.WARNING, logger="flask_rocketpunch")
 
-    assert browser.get("/auth/rocketpunch/login").status_code == 302
+    assert browser.get(LOGIN).status_code == 302
 
     size = len(session_cookie(browser))
     assert 3800 < size < 4093
     warnings = [r.getMessage() for r in caplog.records if r.name == "flask_rocketpunch"]
     assert any("close to the 4096-byte limit" in m for m in warnings), warnings
-
-
-class CountingStorage(MemoryStorage):
-    """A memory storage that counts reads, like a database would see them."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.reads = 0
-
-    def get(self, key: str) -> Token | None:
-        self.reads += 1
-        return super().get(key)
 
 
 def test_one_request_reads_the_storage_once_however_many_api_calls(
@@ -315,7 +290,7 @@ def test_one_request_reads_the_storage_once_however_many_api_calls(
         return rocketpunch.userinfo()
 
     browser = app.test_client()
-    login(browser)
+    complete_login(browser)
     storage.reads = 0
     assert browser.get("/three-calls").status_code == 200
     assert storage.reads == 1

@@ -14,6 +14,7 @@ import pytest
 import requests
 from flask import Flask, jsonify
 from flask.testing import FlaskClient
+from support import LOGIN, WANTS_JSON, create_app, extension, new_app, query_of
 
 import flask_rocketpunch.testing as kit
 from flask_rocketpunch import (
@@ -21,14 +22,16 @@ from flask_rocketpunch import (
     MemoryStorage,
     RateLimitError,
     RocketpunchError,
-    RocketpunchOAuth,
+    TokenStorage,
     login_required_rocketpunch,
     rocketpunch,
 )
 from flask_rocketpunch.sandbox import SandboxProvider, SandboxServer
 from flask_rocketpunch.storage import TOKEN_KEY
 from flask_rocketpunch.testing import (
+    answer_consent,
     complete_login,
+    consent_form,
     last_request,
     login_as,
     logout,
@@ -39,16 +42,16 @@ from flask_rocketpunch.testing import (
 
 pytest_plugins = ["pytester"]
 
-SECRET_KEY = "testing-kit-secret-key"
-JSON = {"Accept": "application/json"}
+JSON = WANTS_JSON
 
 
-def build_app(config: cabc.Mapping[str, t.Any], **options: t.Any) -> Flask:
+def build_app(
+    config: cabc.Mapping[str, t.Any], *, storage: TokenStorage | None = None
+) -> Flask:
     """A small client app: ``/me`` (protected, the userinfo claims or the API
     error the app saw) and a login error hook that reports the error."""
-    app = Flask("kit_app")
-    app.config.update(SECRET_KEY=SECRET_KEY, **config)
-    rp = RocketpunchOAuth(app, **options)
+    app = create_app(config, storage=storage)
+    rp = extension(app)
     app.extensions["kit_errors"] = errors = []
 
     @rp.on_error
@@ -123,7 +126,7 @@ def refused_connections(setup: Setup, request: pytest.FixtureRequest) -> None:
 def test_sandbox_of_returns_the_provider_built_into_the_app() -> None:
     app = build_app({"ROCKETPUNCH_SANDBOX": True})
     provider = sandbox_of(app)
-    assert provider is app.extensions["rocketpunch"].sandbox(app)
+    assert provider is extension(app).sandbox(app)
     assert sandbox_of(app.test_client()) is provider
 
 
@@ -139,7 +142,7 @@ def test_sandbox_of_explains_an_app_outside_sandbox_mode(
 
 def test_helpers_explain_an_app_without_the_extension() -> None:
     with pytest.raises(RuntimeError, match="does not use flask-rocketpunch"):
-        sandbox_of(Flask("bare"))
+        sandbox_of(new_app({}))
 
 
 def test_register_app_registers_the_callback_the_test_client_uses() -> None:
@@ -233,20 +236,17 @@ def test_login_as_refuses_an_unknown_user() -> None:
 
 
 def test_login_as_registers_the_app_with_a_bare_provider(
-    rocketpunch_provider: SandboxProvider, rocketpunch_server: SandboxServer
+    rocketpunch_provider: SandboxProvider, rocketpunch_config: dict[str, str]
 ) -> None:
-    base = rocketpunch_server.url
+    # The kit's URLs, with a client the provider has never seen.
     app = build_app(
         {
+            **rocketpunch_config,
             "ROCKETPUNCH_CLIENT_ID": "own-client",
             "ROCKETPUNCH_CLIENT_SECRET": "own-secret",
-            "ROCKETPUNCH_AUTHORIZE_URL": f"{base}/oauth/authorize",
-            "ROCKETPUNCH_TOKEN_URL": f"{base}/oauth/token",
-            "ROCKETPUNCH_REVOKE_URL": f"{base}/oauth/revoke",
-            "ROCKETPUNCH_USERINFO_URL": f"{base}/oauth/userinfo",
-            "ROCKETPUNCH_API_BASE_URL": f"{base}/api/v1/",
         }
     )
+    assert "own-client" not in rocketpunch_provider.clients
     client = app.test_client()
     login_as(client, expires_in=0, provider=rocketpunch_provider)
     assert "own-client" in rocketpunch_provider.clients
@@ -294,6 +294,51 @@ def test_complete_login_deny_reaches_the_error_hook(setup: Setup) -> None:
 def test_complete_login_reports_a_rejected_consent_form(setup: Setup) -> None:
     with pytest.raises(AssertionError, match="consent form was rejected"):
         complete_login(setup.client, "nobody", provider=setup.given)
+
+
+def test_answer_consent_returns_the_callback_without_visiting_it(
+    setup: Setup,
+) -> None:
+    start = setup.client.get(LOGIN)
+    back = answer_consent(
+        setup.client, start.headers["Location"], decision="approve", user="alex"
+    )
+    assert back.startswith("http://localhost/auth/rocketpunch/callback?")
+    assert query_of(back)["state"] == query_of(start.headers["Location"])["state"]
+    assert setup.provider.codes[query_of(back)["code"]].used is False
+    assert setup.provider.grant_counts() == {}
+    assert setup.client.get(back).status_code == 302
+    assert setup.client.get(back).status_code == 400
+
+
+def test_answer_consent_returns_the_denial(setup: Setup) -> None:
+    start = setup.client.get(LOGIN)
+    back = answer_consent(
+        setup.client, start.headers["Location"], decision="deny", user="alex"
+    )
+    assert query_of(back)["error"] == "access_denied"
+
+
+def test_consent_form_reads_the_form_a_browser_would_send(
+    rocketpunch_config: dict[str, str], rocketpunch_server: SandboxServer
+) -> None:
+    app = build_app(rocketpunch_config)
+    authorize_url = app.test_client().get(LOGIN).headers["Location"]
+    page = requests.get(authorize_url, timeout=10)
+    action, fields = consent_form(page.text, authorize_url)
+    assert action.startswith(f"{rocketpunch_server.url}/")
+    assert "decision" not in fields
+    fields.update(decision="approve", user="seojun")
+    decided = requests.post(action, data=fields, allow_redirects=False, timeout=10)
+    assert decided.status_code == 302
+    assert "code" in query_of(decided.headers["Location"])
+
+
+def test_consent_form_reports_a_page_without_a_form() -> None:
+    url = "http://127.0.0.1:9/oauth/authorize?state=s3cret"
+    with pytest.raises(AssertionError, match="has no consent form") as info:
+        consent_form("<h1>Unknown client</h1>", url)
+    assert "s3cret" not in str(info.value)
 
 
 def test_logout_revokes_the_refresh_token(setup: Setup) -> None:

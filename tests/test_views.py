@@ -4,47 +4,36 @@ provider errors, token exchange and its failures) and logout (revocation)."""
 
 from __future__ import annotations
 
-import html
 import json
 import logging
-import socket
 import time
-import typing as t
-from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
-from dance import (
+from flask import Flask
+from flask.testing import FlaskClient
+from support import (
     CALLBACK,
     CALLBACK_PATH,
-    CLIENT_ID,
-    CLIENT_SECRET,
     LOGIN,
     LOGOUT,
     AppFactory,
-    consent,
-    login,
+    app_clock,
+    closed_port_url,
+    consented_callback,
+    credentials,
+    local,
+    page_text,
     protected_app,
+    query_of,
+    session_data,
 )
-from flask import Flask
-from flask.sessions import SecureCookieSessionInterface
-from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from flask_rocketpunch.sandbox import SandboxProvider, SandboxServer, s256
+from flask_rocketpunch.testing import answer_consent, complete_login
 
 # -- helpers -----------------------------------------------------------------
-
-
-def query(url: str) -> dict[str, str]:
-    """The query parameters of ``url``."""
-    return dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
-
-
-def local(url: str) -> str:
-    """``url`` as a path and query on the app."""
-    parts = urlsplit(url)
-    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def start_login(client: FlaskClient, next_url: str | None = None) -> TestResponse:
@@ -55,48 +44,11 @@ def start_login(client: FlaskClient, next_url: str | None = None) -> TestRespons
     return response
 
 
-def approved_callback(
-    client: FlaskClient, next_url: str | None = None, *, decision: str = "approve"
-) -> str:
-    """Start a login and answer the consent page; return the callback path
-    the provider sends the browser to (not yet visited)."""
-    start = start_login(client, next_url)
-    back = consent(client, start.headers["Location"], decision=decision)
-    assert back.startswith(CALLBACK)
-    return local(back)
-
-
 def assert_logged_out(client: FlaskClient) -> None:
     """A protected page sends this browser to log in: no token is stored."""
     response = client.get("/private")
     assert response.status_code == 302
     assert response.headers["Location"].startswith(LOGIN)
-
-
-def session_data(app: Flask, client: FlaskClient) -> dict[str, t.Any]:
-    """The decoded Flask session of ``client``."""
-    cookie = client.get_cookie("session")
-    assert cookie is not None
-    interface = app.session_interface
-    assert isinstance(interface, SecureCookieSessionInterface)
-    serializer = interface.get_signing_serializer(app)
-    assert serializer is not None
-    data = serializer.loads(cookie.value)
-    assert isinstance(data, dict)
-    return data
-
-
-def closed_port_url() -> str:
-    """A URL on 127.0.0.1 where nothing listens."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
-
-
-def text(response: TestResponse) -> str:
-    """The page as a person reads it (HTML entities decoded)."""
-    return html.unescape(response.get_data(as_text=True))
 
 
 @pytest.fixture
@@ -113,13 +65,13 @@ def client(app: Flask) -> FlaskClient:
 
 
 def test_login_redirects_to_authorize_url_with_every_parameter_and_no_store(
-    client: FlaskClient, server: SandboxServer
+    client: FlaskClient, rocketpunch_server: SandboxServer
 ) -> None:
     response = start_login(client)
     location = response.headers["Location"]
-    assert location.startswith(f"{server.url}/oauth/authorize?")
-    params = query(location)
-    assert params["client_id"] == CLIENT_ID
+    assert location.startswith(f"{rocketpunch_server.url}/oauth/authorize?")
+    params = query_of(location)
+    assert params["client_id"] == credentials(client.application)[0]
     assert params["redirect_uri"] == CALLBACK
     assert params["response_type"] == "code"
     assert params["scope"] == "profile"
@@ -130,21 +82,21 @@ def test_login_redirects_to_authorize_url_with_every_parameter_and_no_store(
 
 
 def test_every_login_gets_a_fresh_state_and_challenge(client: FlaskClient) -> None:
-    seen = [query(start_login(client).headers["Location"]) for _ in range(3)]
+    seen = [query_of(start_login(client).headers["Location"]) for _ in range(3)]
     assert len({p["state"] for p in seen}) == 3
     assert len({p["code_challenge"] for p in seen}) == 3
 
 
 def test_use_pkce_false_sends_no_code_challenge(make_app: AppFactory) -> None:
     client = protected_app(make_app, USE_PKCE=False).test_client()
-    params = query(start_login(client).headers["Location"])
+    params = query_of(start_login(client).headers["Location"])
     assert "code_challenge" not in params
     assert "code_challenge_method" not in params
     assert params["state"]
 
 
 def test_local_next_is_where_the_login_lands(client: FlaskClient) -> None:
-    response = login(client, next_url="/private?tab=2")
+    response = complete_login(client, next="/private?tab=2")
     assert response.status_code == 302
     assert response.headers["Location"] == "/private?tab=2"
 
@@ -167,14 +119,14 @@ def test_next_outside_the_app_is_ignored_and_login_lands_on_login_redirect(
     make_app: AppFactory, next_url: str
 ) -> None:
     client = protected_app(make_app, LOGIN_REDIRECT="/welcome").test_client()
-    response = login(client, next_url=next_url)
+    response = complete_login(client, next=next_url)
     assert response.status_code == 302
     assert response.headers["Location"] == "/welcome"
 
 
 def test_two_tabs_both_complete_in_reverse_order(client: FlaskClient) -> None:
-    first_tab = approved_callback(client, "/first")
-    second_tab = approved_callback(client, "/second")
+    first_tab = consented_callback(client, "/first")
+    second_tab = consented_callback(client, "/second")
     second = client.get(second_tab)
     assert second.status_code == 302
     assert second.headers["Location"] == "/second"
@@ -185,24 +137,24 @@ def test_two_tabs_both_complete_in_reverse_order(client: FlaskClient) -> None:
 
 
 def test_logins_beyond_max_pending_keep_only_the_newest(
-    make_app: AppFactory, provider: SandboxProvider
+    make_app: AppFactory, rocketpunch_provider: SandboxProvider
 ) -> None:
     app = protected_app(make_app, MAX_PENDING_LOGINS=2)
     # Several rounds: logins started within the same second must still be
     # ordered by age, whatever their keys in the cookie.
     for _ in range(8):
         client = app.test_client()
-        oldest = approved_callback(client, "/one")
-        middle = approved_callback(client, "/two")
-        newest = approved_callback(client, "/three")
+        oldest = consented_callback(client, "/one")
+        middle = consented_callback(client, "/two")
+        newest = consented_callback(client, "/three")
 
         dropped = client.get(oldest)
         assert dropped.status_code == 400, "the oldest login should be dropped"
-        assert "does not match any login started in this browser" in text(dropped)
+        assert "does not match any login started in this browser" in page_text(dropped)
 
         assert client.get(newest).headers["Location"] == "/three"
         assert client.get(middle).headers["Location"] == "/two"
-    assert provider.grant_counts()["authorization_code"] == 16
+    assert rocketpunch_provider.grant_counts()["authorization_code"] == 16
 
 
 def test_pending_logins_in_the_cookie_stay_bounded(
@@ -216,7 +168,7 @@ def test_pending_logins_in_the_cookie_stay_bounded(
 def test_session_cookie_does_not_carry_the_state(
     app: Flask, client: FlaskClient
 ) -> None:
-    state = query(start_login(client).headers["Location"])["state"]
+    state = query_of(start_login(client).headers["Location"])["state"]
     cookie = client.get_cookie("session")
     assert cookie is not None
     assert state not in cookie.value
@@ -233,24 +185,24 @@ def test_callback_stores_token_and_redirects_to_next_with_security_headers(
 ) -> None:
     bounce = client.get("/private")
     assert bounce.status_code == 302
-    assert query(bounce.headers["Location"]) == {"next": "/private"}
+    assert query_of(bounce.headers["Location"]) == {"next": "/private"}
 
-    response = login(client, next_url="/private")
+    response = complete_login(client, next="/private")
     assert response.status_code == 302
     assert response.headers["Location"] == "/private"
     assert response.headers["Referrer-Policy"] == "no-referrer"
     assert "no-store" in response.headers["Cache-Control"]
     page = client.get("/private")
     assert page.status_code == 200
-    assert text(page) == "private page"
+    assert page_text(page) == "private page"
 
 
 def test_token_in_the_session_cookie_is_not_readable(
-    app: Flask, client: FlaskClient, provider: SandboxProvider
+    app: Flask, client: FlaskClient, rocketpunch_provider: SandboxProvider
 ) -> None:
-    login(client)
-    (access_token,) = provider.access_tokens
-    (refresh_token,) = provider.refresh_tokens
+    complete_login(client)
+    (access_token,) = rocketpunch_provider.access_tokens
+    (refresh_token,) = rocketpunch_provider.refresh_tokens
     stored = json.dumps(session_data(app, client))
     assert access_token not in stored
     assert refresh_token not in stored
@@ -258,26 +210,29 @@ def test_token_in_the_session_cookie_is_not_readable(
 
 
 def test_code_exchange_sends_grant_code_redirect_uri_verifier_and_credentials(
-    client: FlaskClient, provider: SandboxProvider
+    client: FlaskClient, rocketpunch_provider: SandboxProvider
 ) -> None:
     start = start_login(client)
-    challenge = query(start.headers["Location"])["code_challenge"]
-    back = consent(client, start.headers["Location"])
-    code = query(back)["code"]
+    challenge = query_of(start.headers["Location"])["code_challenge"]
+    back = answer_consent(
+        client, start.headers["Location"], decision="approve", user="minji"
+    )
+    code = query_of(back)["code"]
     assert client.get(local(back)).status_code == 302
 
-    (exchange,) = provider.requests_to("token")
+    (exchange,) = rocketpunch_provider.requests_to("token")
     assert exchange.method == "POST"
     assert exchange.headers["Content-Type"].startswith(
         "application/x-www-form-urlencoded"
     )
     params = exchange.params
+    client_id, secret = credentials(client.application)
     assert params["grant_type"] == "authorization_code"
     assert params["code"] == code
     assert params["redirect_uri"] == CALLBACK
     assert s256(params["code_verifier"]) == challenge
-    assert params["client_id"] == CLIENT_ID
-    assert params["client_secret"] == CLIENT_SECRET
+    assert params["client_id"] == client_id
+    assert params["client_secret"] == secret
     assert "Authorization" not in exchange.headers
     assert exchange.status == 200
 
@@ -286,50 +241,50 @@ def test_code_exchange_sends_grant_code_redirect_uri_verifier_and_credentials(
 
 
 def test_callback_without_state_is_400_saying_so(
-    client: FlaskClient, provider: SandboxProvider
+    client: FlaskClient, rocketpunch_provider: SandboxProvider
 ) -> None:
-    back = approved_callback(client)
-    response = client.get(CALLBACK_PATH, query_string={"code": query(back)["code"]})
+    back = consented_callback(client)
+    response = client.get(CALLBACK_PATH, query_string={"code": query_of(back)["code"]})
     assert response.status_code == 400
-    assert "no 'state' parameter" in text(response)
-    assert provider.requests_to("token") == []
+    assert "no 'state' parameter" in page_text(response)
+    assert rocketpunch_provider.requests_to("token") == []
 
 
 def test_callback_with_tampered_state_is_400_state_mismatch(
-    client: FlaskClient, provider: SandboxProvider
+    client: FlaskClient, rocketpunch_provider: SandboxProvider
 ) -> None:
-    params = query(approved_callback(client))
+    params = query_of(consented_callback(client))
     params["state"] = params["state"][:-4] + "AAAA"
     response = client.get(CALLBACK_PATH, query_string=params)
     assert response.status_code == 400
-    page = text(response)
+    page = page_text(response)
     assert "StateMismatchError" in page
     assert "does not match any login started in this browser" in page
     assert params["code"] not in page
-    assert provider.requests_to("token") == []
+    assert rocketpunch_provider.requests_to("token") == []
     assert_logged_out(client)
 
 
 def test_callback_with_cookie_but_no_login_in_flight_is_400(
-    client: FlaskClient, provider: SandboxProvider
+    client: FlaskClient, rocketpunch_provider: SandboxProvider
 ) -> None:
-    login(client)
+    complete_login(client)
     assert client.get_cookie("session") is not None
     response = client.get(CALLBACK_PATH, query_string={"state": "abc", "code": "x"})
     assert response.status_code == 400
-    page = text(response)
+    page = page_text(response)
     assert "NoLoginInFlightError" in page
     assert "no Rocketpunch login in flight" in page
-    assert provider.grant_counts()["authorization_code"] == 1
+    assert rocketpunch_provider.grant_counts()["authorization_code"] == 1
 
 
 def test_callback_from_a_fresh_browser_is_400_pointing_at_host_and_samesite(
     app: Flask, client: FlaskClient
 ) -> None:
-    back = approved_callback(client)
+    back = consented_callback(client)
     response = app.test_client().get(back)
     assert response.status_code == 400
-    page = text(response)
+    page = page_text(response)
     assert "did not send its session cookie back" in page
     assert "localhost" in page
     assert "127.0.0.1" in page
@@ -339,46 +294,48 @@ def test_callback_from_a_fresh_browser_is_400_pointing_at_host_and_samesite(
 def test_callback_on_127001_after_login_on_localhost_is_400_explaining_why(
     client: FlaskClient,
 ) -> None:
-    back = approved_callback(client)
+    back = consented_callback(client)
     response = client.get(back, base_url="http://127.0.0.1")
     assert response.status_code == 400
-    page = text(response)
+    page = page_text(response)
     assert "localhost and 127.0.0.1 are different sites" in page
 
 
 def test_state_older_than_login_ttl_is_400_expired(
-    make_app: AppFactory, provider: SandboxProvider
+    make_app: AppFactory, rocketpunch_provider: SandboxProvider
 ) -> None:
-    client = protected_app(make_app, LOGIN_TTL=1).test_client()
-    back = approved_callback(client)
+    app = protected_app(make_app, LOGIN_TTL=1)
+    client = app.test_client()
+    clock = app_clock(app)
+    back = consented_callback(client)
     # LOGIN_TTL is stored rounded to the second, so allow half a second more.
-    time.sleep(1.6)
+    clock.advance(1.6)
     response = client.get(back)
     assert response.status_code == 400
-    assert "expired" in text(response)
-    assert provider.requests_to("token") == []
+    assert "expired" in page_text(response)
+    assert rocketpunch_provider.requests_to("token") == []
     assert_logged_out(client)
 
 
 def test_state_used_twice_is_400_the_second_time(
-    client: FlaskClient, provider: SandboxProvider
+    client: FlaskClient, rocketpunch_provider: SandboxProvider
 ) -> None:
-    back = approved_callback(client)
+    back = consented_callback(client)
     assert client.get(back).status_code == 302
     again = client.get(back)
     assert again.status_code == 400
-    assert provider.grant_counts()["authorization_code"] == 1
+    assert rocketpunch_provider.grant_counts()["authorization_code"] == 1
 
 
 def test_callback_with_valid_state_but_no_code_is_400(
-    client: FlaskClient, provider: SandboxProvider
+    client: FlaskClient, rocketpunch_provider: SandboxProvider
 ) -> None:
-    params = query(approved_callback(client))
+    params = query_of(consented_callback(client))
     del params["code"]
     response = client.get(CALLBACK_PATH, query_string=params)
     assert response.status_code == 400
-    assert "no 'code' parameter" in text(response)
-    assert provider.requests_to("token") == []
+    assert "no 'code' parameter" in page_text(response)
+    assert rocketpunch_provider.requests_to("token") == []
     assert_logged_out(client)
 
 
@@ -386,15 +343,15 @@ def test_callback_with_valid_state_but_no_code_is_400(
 
 
 def test_deny_shows_login_cancelled_403_and_stores_nothing(
-    client: FlaskClient, provider: SandboxProvider
+    client: FlaskClient, rocketpunch_provider: SandboxProvider
 ) -> None:
-    response = login(client, next_url="/private", decision="deny")
+    response = complete_login(client, next="/private", decision="deny")
     assert response.status_code == 403
     assert "Location" not in response.headers
-    page = text(response)
+    page = page_text(response)
     assert "Login cancelled" in page
     assert 'href="/private"' not in page
-    assert provider.requests_to("token") == []
+    assert rocketpunch_provider.requests_to("token") == []
     assert_logged_out(client)
 
 
@@ -411,9 +368,9 @@ def test_deny_shows_login_cancelled_403_and_stores_nothing(
     ],
 )
 def test_every_authorization_error_code_gets_an_error_page_not_a_500(
-    client: FlaskClient, provider: SandboxProvider, error: str
+    client: FlaskClient, rocketpunch_provider: SandboxProvider, error: str
 ) -> None:
-    state = query(start_login(client).headers["Location"])["state"]
+    state = query_of(start_login(client).headers["Location"])["state"]
     response = client.get(
         CALLBACK_PATH,
         query_string={
@@ -424,17 +381,17 @@ def test_every_authorization_error_code_gets_an_error_page_not_a_500(
     )
     assert 400 <= response.status_code < 600
     assert response.status_code != 500
-    page = text(response)
+    page = page_text(response)
     assert "Login with Rocketpunch failed" in page
     assert f"({error})" in page
     assert "Rocketpunch said: Explained by the provider" in page
     assert "Traceback" not in page
-    assert provider.requests_to("token") == []
+    assert rocketpunch_provider.requests_to("token") == []
     assert_logged_out(client)
 
 
 def test_error_description_is_shown_escaped(client: FlaskClient) -> None:
-    state = query(start_login(client).headers["Location"])["state"]
+    state = query_of(start_login(client).headers["Location"])["state"]
     response = client.get(
         CALLBACK_PATH,
         query_string={
@@ -461,7 +418,7 @@ def test_json_clients_get_json_errors(client: FlaskClient) -> None:
     assert body["error"] == "NoLoginInFlightError"
     assert "login" in body["message"]
 
-    state = query(start_login(client).headers["Location"])["state"]
+    state = query_of(start_login(client).headers["Location"])["state"]
     denied = client.get(
         CALLBACK_PATH,
         query_string={"error": "access_denied", "state": state},
@@ -475,20 +432,20 @@ def test_json_clients_get_json_errors(client: FlaskClient) -> None:
 
 
 def test_replayed_code_is_invalid_grant_400_and_nothing_is_stored(
-    app: Flask, client: FlaskClient, provider: SandboxProvider
+    app: Flask, client: FlaskClient, rocketpunch_provider: SandboxProvider
 ) -> None:
-    back = approved_callback(client)
-    code = query(back)["code"]
+    back = consented_callback(client)
+    code = query_of(back)["code"]
     assert client.get(back).status_code == 302
 
     attacker = app.test_client()
-    state = query(start_login(attacker).headers["Location"])["state"]
+    state = query_of(start_login(attacker).headers["Location"])["state"]
     response = attacker.get(CALLBACK_PATH, query_string={"code": code, "state": state})
     assert response.status_code == 400
-    page = text(response)
+    page = page_text(response)
     assert "invalid_grant" in page
     assert code not in page
-    assert provider.requests_to("token")[-1].status == 400
+    assert rocketpunch_provider.requests_to("token")[-1].status == 400
     assert_logged_out(attacker)
 
 
@@ -508,53 +465,57 @@ FAULTS: list[tuple[str, object, int]] = [
 @pytest.mark.parametrize(("fault", "value", "status"), FAULTS)
 def test_token_endpoint_fault_gives_error_page_and_stores_nothing(
     make_app: AppFactory,
-    provider: SandboxProvider,
+    rocketpunch_provider: SandboxProvider,
     fault: str,
     value: object,
     status: int,
 ) -> None:
-    client = protected_app(make_app, TIMEOUT=0.5).test_client()
-    back = approved_callback(client)
-    code = query(back)["code"]
-    setattr(provider.faults, fault, value)
+    app = protected_app(make_app, TIMEOUT=0.5)
+    client = app.test_client()
+    back = consented_callback(client)
+    code = query_of(back)["code"]
+    setattr(rocketpunch_provider.faults, fault, value)
     started = time.monotonic()
     response = client.get(back)
     assert time.monotonic() - started < 1.4
     assert response.status_code == status
-    page = text(response)
+    page = page_text(response)
     assert "Login with Rocketpunch failed" in page
     assert "ProviderError" in page
-    assert CLIENT_SECRET not in page
+    assert credentials(app)[1] not in page
     assert code not in page
-    provider.faults.reset()
+    rocketpunch_provider.faults.reset()
     assert_logged_out(client)
 
 
 def test_unreachable_token_endpoint_gives_502_and_stores_nothing(
     make_app: AppFactory,
 ) -> None:
-    client = protected_app(make_app, TOKEN_URL=closed_port_url()).test_client()
-    back = approved_callback(client)
+    app = protected_app(make_app, TOKEN_URL=closed_port_url())
+    client = app.test_client()
+    back = consented_callback(client)
     response = client.get(back)
     assert response.status_code == 502
-    page = text(response)
+    page = page_text(response)
     assert "could not be reached" in page
-    assert CLIENT_SECRET not in page
-    assert query(back)["code"] not in page
+    assert credentials(app)[1] not in page
+    assert query_of(back)["code"] not in page
     assert_logged_out(client)
 
 
 def test_invalid_client_at_token_endpoint_is_an_error_page_naming_the_keys(
-    make_app: AppFactory, provider: SandboxProvider
+    make_app: AppFactory, rocketpunch_provider: SandboxProvider
 ) -> None:
-    client = protected_app(make_app).test_client()
-    back = approved_callback(client)
-    provider.register_client(CLIENT_ID, "another-secret", CALLBACK)
+    app = protected_app(make_app)
+    client = app.test_client()
+    client_id, secret = credentials(app)
+    back = consented_callback(client)
+    rocketpunch_provider.register_client(client_id, "another-secret", CALLBACK)
     response = client.get(back)
-    page = text(response)
+    page = page_text(response)
     assert response.status_code >= 400
     assert "ROCKETPUNCH_CLIENT_SECRET" in page
-    assert CLIENT_SECRET not in page
+    assert secret not in page
     assert_logged_out(client)
 
 
@@ -562,29 +523,32 @@ def test_invalid_client_at_token_endpoint_is_an_error_page_naming_the_keys(
 
 
 def test_logout_revokes_the_refresh_token_drops_the_token_and_redirects(
-    client: FlaskClient, provider: SandboxProvider, server: SandboxServer
+    client: FlaskClient,
+    rocketpunch_provider: SandboxProvider,
+    rocketpunch_server: SandboxServer,
 ) -> None:
-    login(client)
-    (refresh_token,) = provider.refresh_tokens
+    complete_login(client)
+    (refresh_token,) = rocketpunch_provider.refresh_tokens
     assert client.get("/private").status_code == 200
 
     response = client.post(LOGOUT)
     assert response.status_code == 303
     assert response.headers["Location"] == "/"
     assert "no-store" in response.headers["Cache-Control"]
-    (revoke,) = provider.requests_to("revoke")
+    (revoke,) = rocketpunch_provider.requests_to("revoke")
     assert revoke.params["token"] == refresh_token
     assert revoke.params["token_type_hint"] == "refresh_token"
     assert revoke.status == 200
-    assert provider.refresh_tokens[refresh_token].revoked
+    assert rocketpunch_provider.refresh_tokens[refresh_token].revoked
 
+    client_id, secret = credentials(client.application)
     refresh = requests.post(
-        f"{server.url}/oauth/token",
+        f"{rocketpunch_server.url}/oauth/token",
         data={
             "grant_type": "refresh_token",
             "refresh_token": refresh_token,
-            "client_id": CLIENT_ID,
-            "client_secret": CLIENT_SECRET,
+            "client_id": client_id,
+            "client_secret": secret,
         },
         timeout=5,
     )
@@ -600,16 +564,18 @@ def test_logout_revokes_the_refresh_token_drops_the_token_and_redirects(
 def test_logout_goes_to_a_safe_next_only(
     client: FlaskClient, next_url: str, location: str
 ) -> None:
-    login(client)
+    complete_login(client)
     response = client.post(LOGOUT, data={"next": next_url})
     assert response.status_code == 303
     assert response.headers["Location"] == location
 
 
-def test_logout_by_get_is_405(client: FlaskClient, provider: SandboxProvider) -> None:
-    login(client)
+def test_logout_by_get_is_405(
+    client: FlaskClient, rocketpunch_provider: SandboxProvider
+) -> None:
+    complete_login(client)
     assert client.get(LOGOUT).status_code == 405
-    assert provider.requests_to("revoke") == []
+    assert rocketpunch_provider.requests_to("revoke") == []
     assert client.get("/private").status_code == 200
 
 
@@ -617,7 +583,7 @@ def test_logout_with_revoke_endpoint_down_still_logs_out_and_warns(
     make_app: AppFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     client = protected_app(make_app, REVOKE_URL=closed_port_url()).test_client()
-    login(client)
+    complete_login(client)
     with caplog.at_level(logging.WARNING, logger="flask_rocketpunch"):
         response = client.post(LOGOUT)
     assert response.status_code == 303
@@ -627,19 +593,19 @@ def test_logout_with_revoke_endpoint_down_still_logs_out_and_warns(
 
 
 def test_logout_with_revoke_url_none_makes_no_revocation_call(
-    make_app: AppFactory, provider: SandboxProvider
+    make_app: AppFactory, rocketpunch_provider: SandboxProvider
 ) -> None:
     client = protected_app(make_app, REVOKE_URL=None).test_client()
-    login(client)
+    complete_login(client)
     response = client.post(LOGOUT)
     assert response.status_code == 303
-    assert provider.requests_to("revoke") == []
+    assert rocketpunch_provider.requests_to("revoke") == []
     assert_logged_out(client)
 
 
 def test_logout_also_forgets_logins_in_flight(app: Flask, client: FlaskClient) -> None:
-    login(client)
-    back = approved_callback(client)
+    complete_login(client)
+    back = consented_callback(client)
     assert client.post(LOGOUT).status_code == 303
     if client.get_cookie("session") is not None:
         assert "_rocketpunch_pending" not in session_data(app, client)

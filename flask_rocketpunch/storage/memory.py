@@ -47,6 +47,13 @@ class MemoryStorage(TokenStorage):
             else:
                 self._tokens[key] = None
 
+    def replace(self, key: str, old: Token, new: Token) -> bool:
+        with self._lock:
+            if self._tokens.get(key, self.token) != old:
+                return False
+            self._tokens[key] = new
+            return True
+
     def logins_of(self, subject: str) -> cabc.Sequence[tuple[str, Token]]:
         with self._lock:
             return [

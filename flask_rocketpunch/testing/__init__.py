@@ -15,6 +15,8 @@ unaffected. The helpers are plain functions, importable without pytest::
 
 from __future__ import annotations
 
+from .consent import answer_consent as answer_consent
+from .consent import consent_form as consent_form
 from .helpers import complete_login as complete_login
 from .helpers import last_request as last_request
 from .helpers import login_as as login_as
@@ -25,7 +27,9 @@ from .helpers import sandbox_of as sandbox_of
 from .helpers import store_token as store_token
 
 __all__ = [
+    "answer_consent",
     "complete_login",
+    "consent_form",
     "last_request",
     "login_as",
     "logout",

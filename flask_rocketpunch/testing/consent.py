@@ -37,7 +37,29 @@ class _FormParser(html.parser.HTMLParser):
             self._in_form = False
 
 
-def _form(page: str, url: str) -> tuple[str, dict[str, str]]:
+def consent_form(page: str, url: str) -> tuple[str, dict[str, str]]:
+    """Read the consent form from the HTML of a sandbox consent page, for a
+    test that drives the login over HTTP itself (with :mod:`requests`, say)
+    instead of through :func:`complete_login`.
+
+    .. code-block:: python
+
+        page = browser.get(authorize_url)
+        action, fields = consent_form(page.text, authorize_url)
+        fields.update(decision="approve", user="minji")
+        back = browser.post(action, data=fields, allow_redirects=False)
+
+    :param page: the page's HTML.
+    :param url: the URL the page was fetched from, to resolve the form's
+        action against.
+    :return: the absolute URL to post the form to, and the fields a browser
+        would send (the hidden ones and the checked choices); add
+        ``decision`` (``"approve"`` or ``"deny"``) and ``user`` (a sample
+        user's ``preferred_username`` or ``sub``).
+    :raises AssertionError: the page has no form (an error page, say).
+
+    .. versionadded:: 0.1
+    """
     parser = _FormParser()
     parser.feed(page)
     if parser.action is None:
@@ -59,13 +81,34 @@ def answer_consent(
     client: FlaskClient, authorize_url: str, *, decision: str, user: str
 ) -> str:
     """Open the consent page at ``authorize_url``, choose ``user`` and click
-    ``decision``; return the URL the sandbox sends the browser back to.
+    ``decision``; return the URL the sandbox sends the browser back to,
+    without visiting it.
+
+    The middle step of :func:`complete_login`, for tests of the callback
+    itself: two logins in flight, a callback visited twice or from another
+    browser, a tampered ``state``.
+
+    .. code-block:: python
+
+        start = client.get("/auth/rocketpunch/login")
+        back = answer_consent(client, start.location, decision="approve", user="minji")
+        first, again = client.get(back), client.get(back)
+        assert again.status_code == 400
 
     The page is fetched with ``client`` when it is served by the app under
     test (the in-app sandbox), else over HTTP (a
     :class:`~flask_rocketpunch.sandbox.SandboxServer`).
 
+    :param client: a Flask test client of the app.
+    :param authorize_url: where the app's login route redirected to.
+    :param decision: ``"approve"`` or ``"deny"``.
+    :param user: the sandbox user's ``preferred_username`` or ``sub``.
+    :return: the callback URL with its ``code`` (or ``error``) and ``state``;
+        when the sandbox refused the request itself, the URL it sent the
+        error to.
     :raises AssertionError: the sandbox answered with an error page.
+
+    .. versionadded:: 0.1
     """
     on_app = urlsplit(authorize_url).netloc in ("", _client_host(client))
     if on_app:
@@ -86,7 +129,7 @@ def answer_consent(
             f"The consent page at {_no_query(authorize_url)} answered {status}:"
             f" {_excerpt(text)}"
         )
-    action, fields = _form(text, authorize_url)
+    action, fields = consent_form(text, authorize_url)
     fields["decision"] = decision
     fields["user"] = user
     if on_app:

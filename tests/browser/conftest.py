@@ -26,8 +26,8 @@ from pathlib import Path
 
 import pytest
 
-from flask_rocketpunch import RocketpunchOAuth
 from flask_rocketpunch.sandbox import SandboxProvider, SandboxServer
+from flask_rocketpunch.testing import sandbox_of
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -244,11 +244,7 @@ class LiveApp(t.NamedTuple):
     @property
     def sandbox(self) -> SandboxProvider:
         """The app's in-process sandbox provider (sandbox mode only)."""
-        ext = self.app.extensions["rocketpunch"]
-        assert isinstance(ext, RocketpunchOAuth)
-        provider = ext.sandbox(self.app)
-        assert provider is not None, "the app is not in sandbox mode"
-        return provider
+        return sandbox_of(self.app)
 
 
 def _create_example_app(config: cabc.Mapping[str, t.Any]) -> Flask:
