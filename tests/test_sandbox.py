@@ -20,6 +20,7 @@ from flask.typing import ResponseReturnValue
 
 from flask_rocketpunch.sandbox import (
     SAMPLE_USERS,
+    Flavor,
     SandboxProvider,
     SandboxServer,
     SandboxTransport,
@@ -27,7 +28,6 @@ from flask_rocketpunch.sandbox import (
     create_sandbox_blueprint,
     s256,
 )
-from flask_rocketpunch.sandbox.provider import Flavor
 
 CLIENT_ID = "test-client"
 CLIENT_SECRET = "test-secret"

@@ -21,11 +21,11 @@ from .errors import (
     TokenError,
 )
 from .models import AccessToken, AuthorizationRequest
-from .provider import (
-    HUGE_BODY_SIZE,
-    SandboxProvider,
-)
+from .provider import SandboxProvider
 from .users import SandboxUser
+
+#: Size of the body the ``token_huge`` fault answers with.
+HUGE_BODY_SIZE = 5 * 1024 * 1024
 
 EXTENSION_KEY = "rocketpunch_sandbox"
 """``app.extensions[EXTENSION_KEY]`` maps blueprint names to their providers."""
@@ -313,7 +313,7 @@ def create_sandbox_blueprint(
                 _first_values(request.form), request.headers.get("Authorization")
             )
         except TokenError as error:
-            if error.status == 400 and provider.flavor == "current":
+            if error.status == 400 and provider.flavor_spec.coded_errors:
                 return api_error(
                     APIError(400, "C0002", error.description, details="token")
                 )
@@ -333,7 +333,7 @@ def create_sandbox_blueprint(
 
     @bp.get("/api/v1/profiles/me")
     def profile() -> Response:
-        if provider.flavor != "guide":
+        if not provider.flavor_spec.serves_profiles_me:
             return not_found()
         return api_call(
             lambda token: provider.claims(token, picture_url),
@@ -342,7 +342,7 @@ def create_sandbox_blueprint(
 
     @bp.get("/.well-known/oauth-authorization-server")
     def metadata() -> Response:
-        if provider.flavor != "current":
+        if not provider.flavor_spec.metadata:
             return not_found()
         authorize_url = url_for(".authorize", _external=True)
         public_url = provider.public_url
