@@ -5,7 +5,7 @@ access and refresh tokens and the grants they belong to, and answers
 authorization, token, revocation and bearer-authenticated requests. Its
 parts live beside it: the flavor rules (``flavors``), the authorization
 request checks (``authorize``), client authentication (``clientauth``), the
-access-token JWT (``jwt``), the request
+access-token JWT (``jwt``), the consent token (``consent``), the request
 recorder (``recorder``), the rate limiter (``ratelimit``) and the sample API
 (``sample_api``). The views in ``views`` and ``api_views`` translate HTTP to
 and from its methods.
@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import hashlib
 import hmac
-import json
 import re
 import secrets
 import threading
@@ -28,6 +26,7 @@ from ..crypto import pkce_challenge
 from ..scopes import parse_scopes, split_scopes
 from .authorize import parse_authorization_request
 from .clientauth import client_credentials
+from .consent import ConsentSigner
 from .errors import (
     APIError,
     AuthorizationError,
@@ -58,7 +57,6 @@ s256 = pkce_challenge
 
 CODE_TTL = 300
 REFRESH_TOKEN_TTL = 30 * 24 * 3600
-CONSENT_TTL = 900
 
 _VERIFIER_RE = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
 _INVALID_CODE = "Authorization code expired or already used."
@@ -132,9 +130,9 @@ class SandboxProvider:
             rate_limit_per_minute, enforce_rate_limit, self._now
         )
         self._api = SampleAPI(self.users, self._now)
+        self._consent = ConsentSigner(self._now)
         self._lock = threading.Lock()
         self._signing_key = secrets.token_bytes(32)
-        self._consent_key = secrets.token_bytes(32)
         self._clients: dict[str, SandboxClient] = {}
         self._codes: dict[str, AuthorizationCode] = {}
         self._access_tokens: dict[str, AccessToken] = {}
@@ -339,12 +337,12 @@ class SandboxProvider:
         """Sign the authorization parameters for the consent form.
 
         The token proves the decision was posted from a consent page this
-        provider rendered recently, not forged by another site.
+        provider rendered within the last 15 minutes, for exactly these
+        parameters, not forged by another site.
 
         :param params: The authorization request parameters.
         """
-        issued = str(int(self.clock()))
-        return f"{issued}.{self._consent_mac(params, issued)}"
+        return self._consent.sign(params)
 
     def check_consent_token(self, params: Mapping[str, str], token: str) -> bool:
         """Verify a token from :meth:`consent_token` for these parameters.
@@ -352,16 +350,7 @@ class SandboxProvider:
         :param params: The authorization request parameters.
         :param token: The token from the form.
         """
-        issued, _, mac = token.partition(".")
-        if not issued.isdigit() or not mac:
-            return False
-        if not hmac.compare_digest(mac, self._consent_mac(params, issued)):
-            return False
-        return 0 <= self.clock() - int(issued) <= CONSENT_TTL
-
-    def _consent_mac(self, params: Mapping[str, str], issued: str) -> str:
-        payload = json.dumps([issued, sorted(params.items())]).encode()
-        return hmac.new(self._consent_key, payload, hashlib.sha256).hexdigest()
+        return self._consent.verify(params, token)
 
     def approve(self, params: Mapping[str, str], user: str) -> str:
         """Approve an authorization request as a user; return the redirect URL.
