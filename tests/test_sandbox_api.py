@@ -19,7 +19,14 @@ from test_sandbox_support import clock as clock
 from test_sandbox_support import make_sandbox as make_sandbox
 from test_sandbox_support import sandbox as sandbox
 
-from flask_rocketpunch.sandbox import SAMPLE_USERS, SandboxProvider, create_sandbox_app
+from flask_rocketpunch.sandbox import (
+    SAMPLE_USERS,
+    SandboxProvider,
+    SandboxUser,
+    create_sandbox_app,
+)
+
+OWN = "https://cdn.example/own.png"
 
 
 def test_userinfo_has_email_only_with_email_scope(sandbox: Sandbox) -> None:
@@ -190,3 +197,36 @@ def test_metadata_describes_the_endpoints(sandbox: Sandbox) -> None:
     assert metadata["token_endpoint"] == IN_PROCESS_ORIGIN + "/oauth/token"
     assert metadata["code_challenge_methods_supported"] == ["S256"]
     assert metadata["scopes_supported"][:2] == ["profile", "email"]
+
+
+USERS_WITH_ODD_PICTURES = (
+    SandboxUser(sub="OA-own", name="Own", preferred_username="own", picture=OWN),
+    SandboxUser(sub="OA-none", name="None", preferred_username="none"),
+    SandboxUser(sub="OA-gone", name="Gone", preferred_username="gone", avatar="x.svg"),
+    SandboxUser(sub="OA-up", name="Up", preferred_username="up", avatar="../x.svg"),
+)
+
+
+@pytest.mark.parametrize("inline", [True, False])
+def test_picture_is_the_users_own_url_or_none_without_a_served_avatar(
+    clock: FakeClock, inline: bool
+) -> None:
+    provider = SandboxProvider(
+        users=USERS_WITH_ODD_PICTURES, clock=clock, inline_pictures=inline
+    )
+    provider.register_client(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI)
+    client = create_sandbox_app(provider).test_client()
+    pictures: dict[str, object] = {}
+    for user in USERS_WITH_ODD_PICTURES:
+        token = provider.issue_token(user.sub, CLIENT_ID, "profile")["access_token"]
+        info = client.get(
+            "/oauth/userinfo", headers={"Authorization": f"Bearer {token}"}
+        )
+        pictures[user.sub] = info.get_json()["picture"]
+    assert pictures["OA-own"] == OWN
+    assert pictures["OA-none"] is None
+    if inline:
+        assert pictures["OA-gone"] is None
+        assert pictures["OA-up"] is None
+    else:
+        assert pictures["OA-gone"] == "http://localhost/static/x.svg"

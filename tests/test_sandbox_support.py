@@ -8,6 +8,7 @@ import base64
 import dataclasses
 import json
 import secrets
+import typing as t
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from html.parser import HTMLParser
@@ -18,6 +19,7 @@ import requests
 from flask import Flask, jsonify, redirect, request, session
 from flask.typing import ResponseReturnValue
 
+from flask_rocketpunch import RocketpunchOAuth, login_required_rocketpunch, rocketpunch
 from flask_rocketpunch.sandbox import (
     Flavor,
     SandboxProvider,
@@ -240,6 +242,15 @@ def redirect_query(response: requests.Response, expected_base: str) -> dict[str,
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
+def decode_data_uri(uri: str) -> tuple[str, bytes]:
+    """The media type and bytes of a ``data:...;base64,...`` URI."""
+    head, sep, data = uri.partition(",")
+    assert head.startswith("data:"), uri[:40]
+    assert head.endswith(";base64"), uri[:40]
+    assert sep
+    return head.removeprefix("data:").removesuffix(";base64"), base64.b64decode(data)
+
+
 def jwt_payload(token: str) -> dict[str, object]:
     parts = token.split(".")
     assert len(parts) == 3
@@ -324,4 +335,28 @@ def make_host_app(provider: SandboxProvider) -> Flask:
         create_sandbox_blueprint(provider, name="rp_sandbox"),
         url_prefix="/_rocketpunch_sandbox",
     )
+    return app
+
+
+def sandbox_app(**config: t.Any) -> Flask:
+    """An app with sandbox mode on and no client id or secret."""
+    app = Flask("sandbox_app")
+    app.config.update(SECRET_KEY="sandbox-mode-secret", ROCKETPUNCH_SANDBOX=True)
+    app.config.update({f"ROCKETPUNCH_{k}": v for k, v in config.items()})
+    RocketpunchOAuth(app)
+
+    @app.get("/")
+    def home() -> str:
+        return "home"
+
+    @app.get("/me")
+    @login_required_rocketpunch
+    def me() -> t.Any:
+        return rocketpunch.userinfo()
+
+    @app.get("/posts")
+    @login_required_rocketpunch
+    def posts() -> t.Any:
+        return {"total": rocketpunch.get("posts").json()["totalItems"]}
+
     return app

@@ -17,6 +17,7 @@ from __future__ import annotations
 from .flavors import FLAVORS as FLAVORS
 from .flavors import Flavor as Flavor
 from .flavors import FlavorSpec as FlavorSpec
+from .inapp import mount_in_app as mount_in_app
 from .models import AccessToken as AccessToken
 from .models import AuthorizationCode as AuthorizationCode
 from .models import Faults as Faults
@@ -51,5 +52,6 @@ __all__ = [
     "TokenResponse",
     "create_sandbox_app",
     "create_sandbox_blueprint",
+    "mount_in_app",
     "s256",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
+from urllib.parse import urlsplit
 
 from ..scopes import split_scopes
 from .errors import AuthorizationError, InvalidAuthorizationRequest
@@ -16,14 +17,25 @@ _CHALLENGE_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 Fail = Callable[[str, str], AuthorizationError]
 
 
+def _origin(url: str) -> str | None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}/"
+
+
 def client_and_redirect_uri(
     params: Mapping[str, str],
     get_client: Callable[[str], SandboxClient | None],
+    url_root: str | None,
 ) -> tuple[SandboxClient, str]:
     """The client and the redirect URI of a request, both trusted.
 
     :param params: The request parameters.
     :param get_client: Looks a registered client up by id.
+    :param url_root: The root URL the request arrived on, if it came over
+        HTTP; otherwise a path redirect URI matches on the origin
+        ``redirect_uri`` names.
     :raise InvalidAuthorizationRequest: Missing or unknown client, missing
         or mismatched redirect URI: nothing may be redirected.
     """
@@ -45,11 +57,15 @@ def client_and_redirect_uri(
             "Missing redirect_uri",
             "The authorization request has no redirect_uri parameter.",
         )
-    if redirect_uri != client.redirect_uri:
+    if url_root is None:
+        url_root = _origin(redirect_uri)
+    expected = client.redirect_uri_at(url_root)
+    if redirect_uri != expected:
         raise InvalidAuthorizationRequest(
             "redirect_uri mismatch",
             f"The redirect_uri {redirect_uri!r} does not match the registered"
-            f" redirect URI {client.redirect_uri!r} character for character.",
+            f" redirect URI {expected or client.redirect_uri!r} character for"
+            " character.",
         )
     return client, redirect_uri
 
@@ -104,6 +120,7 @@ def parse_authorization_request(
     spec: FlavorSpec,
     *,
     duplicated: Iterable[str] = (),
+    url_root: str | None = None,
 ) -> AuthorizationRequest:
     """Check an authorization request and return what it asks for.
 
@@ -111,10 +128,11 @@ def parse_authorization_request(
     :param get_client: Looks a registered client up by id.
     :param spec: The provider's flavor.
     :param duplicated: Names of parameters sent more than once.
+    :param url_root: See :func:`client_and_redirect_uri`.
     :raise InvalidAuthorizationRequest: Not to be redirected.
     :raise AuthorizationError: To be redirected back to the client.
     """
-    client, redirect_uri = client_and_redirect_uri(params, get_client)
+    client, redirect_uri = client_and_redirect_uri(params, get_client, url_root)
     state = params.get("state")
 
     def fail(error: str, description: str) -> AuthorizationError:

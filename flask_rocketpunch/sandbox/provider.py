@@ -93,6 +93,12 @@ class SandboxProvider:
         it instead of the URL of the request being answered (useful when the
         API is called through :class:`SandboxTransport` at another origin).
         May also be set later as an attribute.
+    :param inline_pictures: When ``public_url`` is not set, give the sample
+        users' avatars as ``data:`` URIs instead of URLs built from the
+        request being answered. The in-app sandbox
+        (:func:`~flask_rocketpunch.sandbox.mount_in_app`) does this: it knows
+        no public address of its own and must not take one from a request's
+        ``Host`` header.
 
     .. versionadded:: 0.1
     """
@@ -107,6 +113,7 @@ class SandboxProvider:
         rate_limit_per_minute: int = 60,
         enforce_rate_limit: bool = False,
         public_url: str | None = None,
+        inline_pictures: bool = False,
     ) -> None:
         spec = FLAVORS.get(flavor)
         if spec is None:
@@ -123,6 +130,7 @@ class SandboxProvider:
             spec.access_token_ttl if access_token_ttl is None else access_token_ttl
         )
         self.public_url = public_url
+        self.inline_pictures = inline_pictures
         #: The fault switches, see :class:`Faults`.
         self.faults = Faults()
         self._recorder = RequestRecorder()
@@ -199,9 +207,17 @@ class SandboxProvider:
         :param client_id: The client identifier.
         :param client_secret: The client secret.
         :param redirect_uri: The one redirect URI, matched character for
-            character.
+            character. A path starting with ``/`` (such as
+            ``"/auth/rocketpunch/callback"``) accepts exactly that path on the
+            origin and script root each authorization request arrives on.
         :param name: The application name shown on the consent page.
+        :raise ValueError: The redirect URI starts with ``//``.
         """
+        if redirect_uri.startswith("//"):
+            raise ValueError(
+                f"The redirect URI {redirect_uri!r} is ambiguous: give an absolute"
+                " URL, or a path starting with a single '/'."
+            )
         client = SandboxClient(client_id, client_secret, redirect_uri, name)
         with self._lock:
             self._clients[client_id] = client
@@ -317,11 +333,17 @@ class SandboxProvider:
         params: Mapping[str, str],
         *,
         duplicated: Iterable[str] = (),
+        url_root: str | None = None,
     ) -> AuthorizationRequest:
         """Check an authorization request (RFC 6749 4.1.1, RFC 7636 4.3).
 
         :param params: The request parameters.
         :param duplicated: Names of parameters sent more than once.
+        :param url_root: The root URL the request arrived on
+            (:attr:`flask.Request.url_root`), against which a client's
+            redirect URI registered as a path is resolved. The views always
+            pass it. Without it (a call from code, outside a request), such
+            a path matches on the origin the ``redirect_uri`` parameter names.
         :raise InvalidAuthorizationRequest: Unknown client or redirect URI
             mismatch: show an error page, do not redirect.
         :raise AuthorizationError: Any other problem, to redirect back.
@@ -331,6 +353,7 @@ class SandboxProvider:
             self.get_client,
             self.flavor_spec,
             duplicated=duplicated,
+            url_root=url_root,
         )
 
     def consent_token(self, params: Mapping[str, str]) -> str:
@@ -352,20 +375,24 @@ class SandboxProvider:
         """
         return self._consent.verify(params, token)
 
-    def approve(self, params: Mapping[str, str], user: str) -> str:
+    def approve(
+        self, params: Mapping[str, str], user: str, *, url_root: str | None = None
+    ) -> str:
         """Approve an authorization request as a user; return the redirect URL.
 
         This is what the consent page's Approve button does; test helpers may
-        call it directly.
+        call it directly. The code is bound to the redirect URI the request
+        used.
 
         :param params: The authorization request parameters.
         :param user: The user's ``sub`` or ``preferred_username``.
+        :param url_root: See :meth:`validate_authorization_request`.
         :raise InvalidAuthorizationRequest: See
             :meth:`validate_authorization_request`.
         :raise AuthorizationError: See :meth:`validate_authorization_request`.
         :raise LookupError: No such user.
         """
-        request = self.validate_authorization_request(params)
+        request = self.validate_authorization_request(params, url_root=url_root)
         account = self.get_user(user)
         if account is None:
             raise LookupError(f"No sandbox user {user!r}.")
@@ -385,12 +412,13 @@ class SandboxProvider:
             self._codes[code] = record
         return add_query(request.redirect_uri, {"code": code, "state": request.state})
 
-    def deny(self, params: Mapping[str, str]) -> str:
+    def deny(self, params: Mapping[str, str], *, url_root: str | None = None) -> str:
         """Deny an authorization request; return the redirect URL.
 
         :param params: The authorization request parameters.
+        :param url_root: See :meth:`validate_authorization_request`.
         """
-        request = self.validate_authorization_request(params)
+        request = self.validate_authorization_request(params, url_root=url_root)
         return AuthorizationError(
             "access_denied",
             "The user denied the authorization request.",

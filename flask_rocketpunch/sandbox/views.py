@@ -110,7 +110,7 @@ def authorize() -> Response:
     repeated = [k for k in duplicated(data) if k not in _FORM_FIELDS]
     try:
         auth_request = provider.validate_authorization_request(
-            params, duplicated=repeated
+            params, duplicated=repeated, url_root=request.url_root
         )
     except InvalidAuthorizationRequest as error:
         return error_page(error.title, error.message, _NOT_REDIRECTED)
@@ -147,13 +147,13 @@ def _decide(provider: SandboxProvider, auth_request: AuthorizationRequest) -> Re
         )
     decision = request.form.get("decision")
     if decision == "deny":
-        return redirect_response(provider.deny(params))
+        return redirect_response(provider.deny(params, url_root=request.url_root))
     if decision != "approve":
         return error_page("No decision", "Choose Approve or Deny.")
     user = request.form.get("user", "")
     if provider.get_user(user) is None:
         return error_page("No user chosen", "Choose one of the sample users.")
-    return redirect_response(provider.approve(params, user))
+    return redirect_response(provider.approve(params, user, url_root=request.url_root))
 
 
 # -- token and revocation endpoints ---------------------------------------------
