@@ -301,20 +301,19 @@ class RocketpunchOAuth:
 
 
 def _mount_sandbox(app: Flask, state: AppState) -> SandboxProvider:
-    from .sandbox import (
-        SandboxProvider,
-        SandboxTransport,
-        create_sandbox_app,
-        create_sandbox_blueprint,
-    )
+    from .sandbox import mount_in_app
 
-    flavor = t.cast("Flavor", state.settings.sandbox_flavor)
-    provider = SandboxProvider(flavor=flavor)
-    app.register_blueprint(
-        create_sandbox_blueprint(provider), url_prefix=SANDBOX_PREFIX
-    )
-    state.http.mount(
-        SANDBOX_ORIGIN + "/", SandboxTransport(create_sandbox_app(provider))
+    settings = state.settings
+    provider = mount_in_app(
+        app,
+        state.http,
+        origin=SANDBOX_ORIGIN,
+        flavor=t.cast("Flavor", settings.sandbox_flavor),
+        client_id=settings.client_id,
+        client_secret=settings.client_secret,
+        redirect_uri=settings.redirect_uri or settings.url_prefix + "/callback",
+        name=app.name,
+        url_prefix=SANDBOX_PREFIX,
     )
     logger.warning(
         "ROCKETPUNCH_SANDBOX is on: logins go to the built-in stand-in provider,"

@@ -91,15 +91,7 @@ def begin_login(next_url: str | None, scopes: cabc.Iterable[str] = ()) -> BaseRe
     callback_uri = redirect_uri(state)
     authorize_url = settings.authorize_url
     if state.sandbox is not None:
-        state.sandbox.register_client(
-            settings.client_id,
-            settings.client_secret,
-            callback_uri,
-            name=current_app.name,
-        )
         authorize_url = url_for("rocketpunch_sandbox.authorize", _external=True)
-        # Pictures in userinfo must point at a host the browser can reach.
-        state.sandbox.public_url = authorize_url.rsplit("/oauth/authorize", 1)[0]
     assert authorize_url is not None
     url = flow.authorization_url(
         authorize_url,

@@ -4,56 +4,20 @@ HTTP (it works under a single-threaded server)."""
 
 from __future__ import annotations
 
-import typing as t
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 import requests
 from dance import AppFactory, login, parse_form
 from flask import Flask
+from test_sandbox_support import decode_data_uri, sandbox_app
 
-from flask_rocketpunch import (
-    ConfigurationError,
-    RocketpunchOAuth,
-    login_required_rocketpunch,
-    rocketpunch,
-)
-from flask_rocketpunch.sandbox import SAMPLE_USERS, SandboxProvider, SandboxServer
+from flask_rocketpunch import ConfigurationError, RocketpunchOAuth
+from flask_rocketpunch.sandbox import SAMPLE_USERS, SandboxServer
+from flask_rocketpunch.testing import sandbox_of
 
 MINJI = SAMPLE_USERS[0]
 PREFIX = "/_rocketpunch_sandbox"
-
-
-def sandbox_app(**config: t.Any) -> Flask:
-    """An app with sandbox mode on and no client id or secret."""
-    app = Flask("sandbox_app")
-    app.config.update(SECRET_KEY="sandbox-mode-secret", ROCKETPUNCH_SANDBOX=True)
-    app.config.update({f"ROCKETPUNCH_{k}": v for k, v in config.items()})
-    RocketpunchOAuth(app)
-
-    @app.get("/")
-    def home() -> str:
-        return "home"
-
-    @app.get("/me")
-    @login_required_rocketpunch
-    def me() -> t.Any:
-        return rocketpunch.userinfo()
-
-    @app.get("/posts")
-    @login_required_rocketpunch
-    def posts() -> t.Any:
-        return {"total": rocketpunch.get("posts").json()["totalItems"]}
-
-    return app
-
-
-def sandbox_of(app: Flask) -> SandboxProvider:
-    ext = app.extensions["rocketpunch"]
-    assert isinstance(ext, RocketpunchOAuth)
-    provider = ext.sandbox(app)
-    assert provider is not None
-    return provider
 
 
 @pytest.mark.parametrize(
@@ -100,18 +64,20 @@ def test_sandbox_api_calls_refresh_and_logout_work_in_process() -> None:
     assert browser.get("/me").status_code == 302
 
 
-def test_userinfo_picture_is_served_by_the_app_itself() -> None:
+def test_userinfo_picture_is_the_avatar_the_app_serves_as_a_data_uri() -> None:
     app = sandbox_app()
     browser = app.test_client()
     login(browser)
 
     picture = browser.get("/me").get_json()["picture"]
 
-    assert picture == f"http://localhost{PREFIX}/static/{MINJI.avatar}"
-    with browser.get(urlsplit(picture).path) as image:
+    mimetype, data = decode_data_uri(picture)
+    assert mimetype == "image/svg+xml"
+    assert b"<svg" in data
+    with browser.get(f"{PREFIX}/static/{MINJI.avatar}") as image:
         assert image.status_code == 200
         assert image.mimetype == "image/svg+xml"
-        assert b"<svg" in image.data
+        assert image.data == data
 
 
 def test_sandbox_is_off_unless_asked(make_app: AppFactory) -> None:
@@ -174,8 +140,8 @@ def test_whole_login_works_under_a_single_threaded_wsgi_server() -> None:
         claims = me.json()
         assert claims["preferred_username"] == "alex"
         assert claims["email"] == "alex.rivera@example.net"
-        assert claims["picture"].startswith(f"{served.url}{PREFIX}/static/")
-        assert get(claims["picture"]).status_code == 200
+        _, avatar = decode_data_uri(claims["picture"])
+        assert get(f"{PREFIX}/static/avatar-alex.svg").content == avatar
 
         assert get("/posts").json()["total"] >= 1
         out = http.post(

@@ -14,6 +14,10 @@ Use it to develop and test any OAuth client without the network::
 
 from __future__ import annotations
 
+from .flavors import FLAVORS as FLAVORS
+from .flavors import Flavor as Flavor
+from .flavors import FlavorSpec as FlavorSpec
+from .inapp import mount_in_app as mount_in_app
 from .models import AccessToken as AccessToken
 from .models import AuthorizationCode as AuthorizationCode
 from .models import Faults as Faults
@@ -21,7 +25,6 @@ from .models import RecordedRequest as RecordedRequest
 from .models import RefreshToken as RefreshToken
 from .models import SandboxClient as SandboxClient
 from .models import TokenResponse as TokenResponse
-from .provider import Flavor as Flavor
 from .provider import SandboxProvider as SandboxProvider
 from .provider import s256 as s256
 from .server import SandboxServer as SandboxServer
@@ -32,11 +35,13 @@ from .views import create_sandbox_app as create_sandbox_app
 from .views import create_sandbox_blueprint as create_sandbox_blueprint
 
 __all__ = [
+    "FLAVORS",
     "SAMPLE_USERS",
     "AccessToken",
     "AuthorizationCode",
     "Faults",
     "Flavor",
+    "FlavorSpec",
     "RecordedRequest",
     "RefreshToken",
     "SandboxClient",
@@ -47,5 +52,6 @@ __all__ = [
     "TokenResponse",
     "create_sandbox_app",
     "create_sandbox_blueprint",
+    "mount_in_app",
     "s256",
 ]

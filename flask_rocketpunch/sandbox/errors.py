@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from .models import AccessToken
+
 
 def add_query(url: str, params: Mapping[str, str | None]) -> str:
     """Append parameters to a URL, keeping its existing query.
@@ -111,3 +113,36 @@ def insufficient_scope(scope: str) -> APIError:
             f'Bearer realm="rocketpunch", error="insufficient_scope", scope="{scope}"'
         ),
     )
+
+
+def require_scope(token: AccessToken, scope: str) -> None:
+    """Raise 403 ``C0011`` unless the token carries ``scope``.
+
+    :param token: The authenticated access token.
+    :param scope: The required scope.
+    :raise APIError: The scope is missing.
+    """
+    if scope not in token.scopes:
+        raise insufficient_scope(scope)
+
+
+def fault_error(status: int, profile_scope: str) -> APIError:
+    """The API error a ``*_status`` fault answers with.
+
+    :param status: The HTTP status to answer.
+    :param profile_scope: The scope a 403 names as missing.
+    """
+    if status == 401:
+        return APIError(
+            401,
+            "C0001",
+            "The access token is invalid.",
+            www_authenticate='Bearer realm="rocketpunch", error="invalid_token"',
+        )
+    if status == 403:
+        return insufficient_scope(profile_scope)
+    if status == 429:
+        return APIError(429, "C0010", "Rate limit exceeded.")
+    codes = {400: "C0005", 404: "C0008"}
+    code = codes.get(status, "C9999" if status >= 500 else "C0002")
+    return APIError(status, code, f"The sandbox answered {status} (fault).")

@@ -116,7 +116,10 @@ class SandboxClient:
 
     :param client_id: The client identifier.
     :param client_secret: The client secret.
-    :param redirect_uri: The one registered redirect URI, matched exactly.
+    :param redirect_uri: The one registered redirect URI, matched exactly: an
+        absolute URL, or a path starting with ``/`` that stands for that
+        path on the origin and script root the authorization request
+        arrives on (see :meth:`redirect_uri_at`).
     :param name: The application name shown on the consent page.
     """
 
@@ -124,6 +127,22 @@ class SandboxClient:
     client_secret: str
     redirect_uri: str
     name: str = "Example App"
+
+    def redirect_uri_at(self, url_root: str | None) -> str | None:
+        """The absolute redirect URI for a request that arrived at ``url_root``.
+
+        An absolute registered URI is returned as it is. A path is joined to
+        ``url_root`` (the request's scheme, host and script root, as
+        :attr:`flask.Request.url_root`); without one it has no absolute
+        form and ``None`` is returned.
+
+        :param url_root: The root URL the request arrived on, if known.
+        """
+        if not self.redirect_uri.startswith("/"):
+            return self.redirect_uri
+        if url_root is None:
+            return None
+        return url_root.rstrip("/") + self.redirect_uri
 
     def __repr__(self) -> str:
         return (

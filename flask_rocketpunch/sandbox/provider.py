@@ -1,35 +1,42 @@
-"""The sandbox provider's state and OAuth logic, free of Flask.
+"""The sandbox provider's OAuth state machine, free of Flask.
 
 :class:`SandboxProvider` keeps registered clients, authorization codes,
-access and refresh tokens, recorded requests and fault switches. The views in
-:mod:`flask_rocketpunch.sandbox.views` translate HTTP to and from its methods.
+access and refresh tokens and the grants they belong to, and answers
+authorization, token, revocation and bearer-authenticated requests. Its
+parts live beside it: the flavor rules (``flavors``), the authorization
+request checks (``authorize``), client authentication (``clientauth``), the
+access-token JWT (``jwt``), the consent token (``consent``), the request
+recorder (``recorder``), the rate limiter (``ratelimit``) and the sample API
+(``sample_api``). The views in ``views`` and ``api_views`` translate HTTP to
+and from its methods.
 """
 
 from __future__ import annotations
 
-import base64
 import collections
 import dataclasses
-import hashlib
 import hmac
-import json
 import re
 import secrets
 import threading
 import time
-import typing as t
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timezone
-from urllib.parse import unquote_plus
 
+from ..crypto import pkce_challenge
+from ..scopes import parse_scopes, split_scopes
+from .authorize import parse_authorization_request
+from .clientauth import client_credentials
+from .consent import ConsentSigner
 from .errors import (
     APIError,
     AuthorizationError,
-    InvalidAuthorizationRequest,
     TokenError,
     add_query,
-    insufficient_scope,
+    fault_error,
+    require_scope,
 )
+from .flavors import FLAVORS, Flavor, FlavorSpec
+from .jwt import encode_jwt, has_valid_signature
 from .models import (
     AccessToken,
     AuthorizationCode,
@@ -40,52 +47,19 @@ from .models import (
     SandboxClient,
     TokenResponse,
 )
+from .ratelimit import RateLimiter
+from .recorder import RequestRecorder
+from .sample_api import SampleAPI
 from .users import SAMPLE_USERS, SandboxUser
 
-Flavor = t.Literal["current", "guide"]
-"""``"current"`` follows the OpenAPI description, ``"guide"`` the July 2026 guide."""
-
-CURRENT_SCOPES: Mapping[str, str] = {
-    "profile": "Read your profile: name, username and picture",
-    "email": "Read your email address",
-    "post:write": "Create, update and delete posts as you (app owners only)",
-    "company:manage:read": "See the companies you manage (app owners only)",
-}
-"""Scopes of the current provider, with the descriptions the consent page shows."""
-
-GUIDE_SCOPES: Mapping[str, str] = {
-    "profile:read": "Read your public profile information",
-    "profile:email": "Access your email address",
-}
-"""Scopes of the July 2026 guide, with the descriptions the consent page shows."""
+s256 = pkce_challenge
+"""Return the PKCE S256 code challenge of a verifier (RFC 7636 4.2)."""
 
 CODE_TTL = 300
 REFRESH_TOKEN_TTL = 30 * 24 * 3600
-CONSENT_TTL = 900
-HUGE_BODY_SIZE = 5 * 1024 * 1024
 
-_PKCE_RE = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
-
-
-def s256(verifier: str) -> str:
-    """Return the PKCE S256 code challenge of a verifier (RFC 7636 4.2).
-
-    :param verifier: The code verifier.
-    """
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _split_scopes(value: str | Iterable[str]) -> tuple[str, ...]:
-    items = value.split() if isinstance(value, str) else list(value)
-    seen: dict[str, None] = {}
-    for item in items:
-        seen.setdefault(item, None)
-    return tuple(seen)
+_VERIFIER_RE = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
+_INVALID_CODE = "Authorization code expired or already used."
 
 
 class SandboxProvider:
@@ -96,13 +70,14 @@ class SandboxProvider:
     in-process with :class:`~flask_rocketpunch.sandbox.SandboxTransport`, or
     over real HTTP with :class:`~flask_rocketpunch.sandbox.SandboxServer`.
 
-    All state is guarded by one lock, so one provider can serve many threads.
+    All state is guarded by locks, so one provider can serve many threads.
 
     :param flavor: ``"current"`` behaves as the OpenAPI description (PKCE S256
         required, rotation, scopes ``profile`` and ``email``, 15 minute access
         tokens); ``"guide"`` as the July 2026 guide (no PKCE, no rotation,
         scopes ``profile:read`` and ``profile:email``, one hour tokens,
-        ``{"error": {"message": ...}}`` API errors).
+        ``{"error": {"message": ...}}`` API errors). See
+        :data:`~flask_rocketpunch.sandbox.FLAVORS`.
     :param users: The accounts shown on the consent page.
     :param clock: Returns the current time in seconds since the epoch.
         Inject a fake one to test expiry.
@@ -118,6 +93,12 @@ class SandboxProvider:
         it instead of the URL of the request being answered (useful when the
         API is called through :class:`SandboxTransport` at another origin).
         May also be set later as an attribute.
+    :param inline_pictures: When ``public_url`` is not set, give the sample
+        users' avatars as ``data:`` URIs instead of URLs built from the
+        request being answered. The in-app sandbox
+        (:func:`~flask_rocketpunch.sandbox.mount_in_app`) does this: it knows
+        no public address of its own and must not take one from a request's
+        ``Host`` header.
 
     .. versionadded:: 0.1
     """
@@ -132,61 +113,87 @@ class SandboxProvider:
         rate_limit_per_minute: int = 60,
         enforce_rate_limit: bool = False,
         public_url: str | None = None,
+        inline_pictures: bool = False,
     ) -> None:
-        if flavor not in ("current", "guide"):
-            raise ValueError(f"flavor must be 'current' or 'guide', not {flavor!r}.")
+        spec = FLAVORS.get(flavor)
+        if spec is None:
+            names = " or ".join(repr(name) for name in FLAVORS)
+            raise ValueError(f"flavor must be {names}, not {flavor!r}.")
         self.flavor: Flavor = flavor
+        #: What this flavor does, see :class:`FlavorSpec`.
+        self.flavor_spec: FlavorSpec = spec
         self.users: tuple[SandboxUser, ...] = tuple(users)
         if not self.users:
             raise ValueError("The sandbox needs at least one user.")
         self.clock = clock
         self.access_token_ttl = (
-            access_token_ttl
-            if access_token_ttl is not None
-            else (900 if flavor == "current" else 3600)
+            spec.access_token_ttl if access_token_ttl is None else access_token_ttl
         )
-        self.rate_limit_per_minute = rate_limit_per_minute
-        self.enforce_rate_limit = enforce_rate_limit
         self.public_url = public_url
+        self.inline_pictures = inline_pictures
         #: The fault switches, see :class:`Faults`.
         self.faults = Faults()
+        self._recorder = RequestRecorder()
+        self._limiter = RateLimiter(
+            rate_limit_per_minute, enforce_rate_limit, self._now
+        )
+        self._api = SampleAPI(self.users, self._now)
+        self._consent = ConsentSigner(self._now)
         self._lock = threading.Lock()
         self._signing_key = secrets.token_bytes(32)
-        self._consent_key = secrets.token_bytes(32)
         self._clients: dict[str, SandboxClient] = {}
         self._codes: dict[str, AuthorizationCode] = {}
         self._access_tokens: dict[str, AccessToken] = {}
         self._refresh_tokens: dict[str, RefreshToken] = {}
-        self._requests: list[RecordedRequest] = []
-        self._rate: dict[str, tuple[int, int]] = {}
-        self._posts: list[dict[str, object]] = []
+
+    def _now(self) -> float:
+        # The parts read the clock through here, so replacing ``clock`` works.
+        return self.clock()
 
     # -- configuration ----------------------------------------------------
 
     @property
     def scopes_supported(self) -> Mapping[str, str]:
         """The scopes this flavor knows, mapped to their descriptions."""
-        return CURRENT_SCOPES if self.flavor == "current" else GUIDE_SCOPES
+        return self.flavor_spec.scopes
 
     @property
     def profile_scope(self) -> str:
         """The scope that reads the profile: ``profile`` or ``profile:read``."""
-        return "profile" if self.flavor == "current" else "profile:read"
+        return self.flavor_spec.profile_scope
 
     @property
     def email_scope(self) -> str:
         """The scope that adds the email: ``email`` or ``profile:email``."""
-        return "email" if self.flavor == "current" else "profile:email"
+        return self.flavor_spec.email_scope
 
     @property
     def requires_pkce(self) -> bool:
         """Whether PKCE S256 is required (current flavor)."""
-        return self.flavor == "current"
+        return self.flavor_spec.requires_pkce
 
     @property
     def rotates_refresh_tokens(self) -> bool:
         """Whether each refresh returns a new refresh token (current flavor)."""
-        return self.flavor == "current"
+        return self.flavor_spec.rotates_refresh_tokens
+
+    @property
+    def rate_limit_per_minute(self) -> int:
+        """The per-client limit reported in ``X-RP-RateLimit-Remaining``."""
+        return self._limiter.per_minute
+
+    @rate_limit_per_minute.setter
+    def rate_limit_per_minute(self, value: int) -> None:
+        self._limiter.per_minute = value
+
+    @property
+    def enforce_rate_limit(self) -> bool:
+        """Whether calls beyond the limit are answered 429 ``C0010``."""
+        return self._limiter.enforce
+
+    @enforce_rate_limit.setter
+    def enforce_rate_limit(self, value: bool) -> None:
+        self._limiter.enforce = value
 
     def register_client(
         self,
@@ -200,9 +207,17 @@ class SandboxProvider:
         :param client_id: The client identifier.
         :param client_secret: The client secret.
         :param redirect_uri: The one redirect URI, matched character for
-            character.
+            character. A path starting with ``/`` (such as
+            ``"/auth/rocketpunch/callback"``) accepts exactly that path on the
+            origin and script root each authorization request arrives on.
         :param name: The application name shown on the consent page.
+        :raise ValueError: The redirect URI starts with ``//``.
         """
+        if redirect_uri.startswith("//"):
+            raise ValueError(
+                f"The redirect URI {redirect_uri!r} is ambiguous: give an absolute"
+                " URL, or a path starting with a single '/'."
+            )
         client = SandboxClient(client_id, client_secret, redirect_uri, name)
         with self._lock:
             self._clients[client_id] = client
@@ -255,15 +270,14 @@ class SandboxProvider:
     @property
     def requests(self) -> list[RecordedRequest]:
         """A snapshot of every request received, oldest first."""
-        with self._lock:
-            return list(self._requests)
+        return self._recorder.requests
 
     def requests_to(self, endpoint: str) -> list[RecordedRequest]:
         """The recorded requests to one endpoint, e.g. ``"token"``.
 
         :param endpoint: The endpoint name.
         """
-        return [r for r in self.requests if r.endpoint == endpoint]
+        return self._recorder.requests_to(endpoint)
 
     def grant_counts(self) -> collections.Counter[str]:
         """Count the ``grant_type`` values the token endpoint received.
@@ -271,11 +285,7 @@ class SandboxProvider:
         Failed requests count too: ``grant_counts()["refresh_token"] == 1``
         proves exactly one refresh was attempted.
         """
-        return collections.Counter(
-            r.params["grant_type"]
-            for r in self.requests
-            if r.endpoint == "token" and "grant_type" in r.params
-        )
+        return self._recorder.grant_counts()
 
     def record(
         self,
@@ -293,10 +303,7 @@ class SandboxProvider:
         :param params: Query and form parameters.
         :param headers: The request headers.
         """
-        entry = RecordedRequest(endpoint, method, path, dict(params), dict(headers))
-        with self._lock:
-            self._requests.append(entry)
-            return len(self._requests) - 1
+        return self._recorder.record(endpoint, method, path, params, headers)
 
     def record_status(self, index: int, status: int) -> None:
         """Attach the response status to a recorded request.
@@ -304,122 +311,61 @@ class SandboxProvider:
         :param index: The index :meth:`record` returned.
         :param status: The response status.
         """
-        with self._lock:
-            if 0 <= index < len(self._requests):
-                entry = self._requests[index]
-                self._requests[index] = dataclasses.replace(entry, status=status)
+        self._recorder.record_status(index, status)
 
     def reset(self) -> None:
-        """Forget codes, tokens, recorded requests and rate counters and turn
-        every fault off. Registered clients are kept.
+        """Forget codes, tokens, recorded requests, rate counters and created
+        posts, and turn every fault off. Registered clients are kept.
         """
         with self._lock:
             self._codes.clear()
             self._access_tokens.clear()
             self._refresh_tokens.clear()
-            self._requests.clear()
-            self._rate.clear()
-            self._posts.clear()
+        self._recorder.clear()
+        self._limiter.clear()
+        self._api.clear()
         self.faults.reset()
 
     # -- authorization endpoint ---------------------------------------------
 
     def validate_authorization_request(
-        self, params: Mapping[str, str], *, duplicated: Iterable[str] = ()
+        self,
+        params: Mapping[str, str],
+        *,
+        duplicated: Iterable[str] = (),
+        url_root: str | None = None,
     ) -> AuthorizationRequest:
         """Check an authorization request (RFC 6749 4.1.1, RFC 7636 4.3).
 
         :param params: The request parameters.
         :param duplicated: Names of parameters sent more than once.
+        :param url_root: The root URL the request arrived on
+            (:attr:`flask.Request.url_root`), against which a client's
+            redirect URI registered as a path is resolved. The views always
+            pass it. Without it (a call from code, outside a request), such
+            a path matches on the origin the ``redirect_uri`` parameter names.
         :raise InvalidAuthorizationRequest: Unknown client or redirect URI
             mismatch: show an error page, do not redirect.
         :raise AuthorizationError: Any other problem, to redirect back.
         """
-        client_id = params.get("client_id")
-        if not client_id:
-            raise InvalidAuthorizationRequest(
-                "Missing client_id",
-                "The authorization request has no client_id parameter.",
-            )
-        client = self.get_client(client_id)
-        if client is None:
-            raise InvalidAuthorizationRequest(
-                "Unknown application",
-                f"No application is registered with client_id {client_id!r}.",
-            )
-        redirect_uri = params.get("redirect_uri")
-        if not redirect_uri:
-            raise InvalidAuthorizationRequest(
-                "Missing redirect_uri",
-                "The authorization request has no redirect_uri parameter.",
-            )
-        if redirect_uri != client.redirect_uri:
-            raise InvalidAuthorizationRequest(
-                "redirect_uri mismatch",
-                f"The redirect_uri {redirect_uri!r} does not match the registered"
-                f" redirect URI {client.redirect_uri!r} character for character.",
-            )
-        state = params.get("state")
-
-        def fail(error: str, description: str) -> AuthorizationError:
-            return AuthorizationError(error, description, redirect_uri, state)
-
-        duplicated = sorted(set(duplicated))
-        if duplicated:
-            raise fail(
-                "invalid_request",
-                f"Parameters must not be repeated: {', '.join(duplicated)}.",
-            )
-        response_type = params.get("response_type")
-        if not response_type:
-            raise fail("invalid_request", "response_type is required.")
-        if response_type != "code":
-            raise fail(
-                "unsupported_response_type",
-                f"response_type {response_type!r} is not supported; use 'code'.",
-            )
-        scopes = _split_scopes(params.get("scope", ""))
-        if not scopes:
-            raise fail("invalid_scope", "scope is required.")
-        unknown = [s for s in scopes if s not in self.scopes_supported]
-        if unknown:
-            raise fail("invalid_scope", f"Unknown scope: {' '.join(unknown)}.")
-        challenge = params.get("code_challenge") or None
-        method = params.get("code_challenge_method") or None
-        if self.requires_pkce:
-            if challenge is None:
-                raise fail("invalid_request", "code_challenge is required (PKCE).")
-            if method != "S256":
-                raise fail(
-                    "invalid_request",
-                    "code_challenge_method must be S256; plain is not supported.",
-                )
-            if not re.fullmatch(r"[A-Za-z0-9_-]{43}", challenge):
-                raise fail(
-                    "invalid_request", "code_challenge is not a valid S256 hash."
-                )
-        else:
-            challenge = method = None
-        return AuthorizationRequest(
-            client=client,
-            redirect_uri=redirect_uri,
-            scopes=scopes,
-            state=state,
-            code_challenge=challenge,
-            code_challenge_method=method,
-            params=dict(params),
+        return parse_authorization_request(
+            params,
+            self.get_client,
+            self.flavor_spec,
+            duplicated=duplicated,
+            url_root=url_root,
         )
 
     def consent_token(self, params: Mapping[str, str]) -> str:
         """Sign the authorization parameters for the consent form.
 
         The token proves the decision was posted from a consent page this
-        provider rendered recently, not forged by another site.
+        provider rendered within the last 15 minutes, for exactly these
+        parameters, not forged by another site.
 
         :param params: The authorization request parameters.
         """
-        issued = str(int(self.clock()))
-        return f"{issued}.{self._consent_mac(params, issued)}"
+        return self._consent.sign(params)
 
     def check_consent_token(self, params: Mapping[str, str], token: str) -> bool:
         """Verify a token from :meth:`consent_token` for these parameters.
@@ -427,31 +373,26 @@ class SandboxProvider:
         :param params: The authorization request parameters.
         :param token: The token from the form.
         """
-        issued, _, mac = token.partition(".")
-        if not issued.isdigit() or not mac:
-            return False
-        if not hmac.compare_digest(mac, self._consent_mac(params, issued)):
-            return False
-        return 0 <= self.clock() - int(issued) <= CONSENT_TTL
+        return self._consent.verify(params, token)
 
-    def _consent_mac(self, params: Mapping[str, str], issued: str) -> str:
-        payload = json.dumps([issued, sorted(params.items())]).encode()
-        return hmac.new(self._consent_key, payload, hashlib.sha256).hexdigest()
-
-    def approve(self, params: Mapping[str, str], user: str) -> str:
+    def approve(
+        self, params: Mapping[str, str], user: str, *, url_root: str | None = None
+    ) -> str:
         """Approve an authorization request as a user; return the redirect URL.
 
         This is what the consent page's Approve button does; test helpers may
-        call it directly.
+        call it directly. The code is bound to the redirect URI the request
+        used.
 
         :param params: The authorization request parameters.
         :param user: The user's ``sub`` or ``preferred_username``.
+        :param url_root: See :meth:`validate_authorization_request`.
         :raise InvalidAuthorizationRequest: See
             :meth:`validate_authorization_request`.
         :raise AuthorizationError: See :meth:`validate_authorization_request`.
         :raise LookupError: No such user.
         """
-        request = self.validate_authorization_request(params)
+        request = self.validate_authorization_request(params, url_root=url_root)
         account = self.get_user(user)
         if account is None:
             raise LookupError(f"No sandbox user {user!r}.")
@@ -471,12 +412,13 @@ class SandboxProvider:
             self._codes[code] = record
         return add_query(request.redirect_uri, {"code": code, "state": request.state})
 
-    def deny(self, params: Mapping[str, str]) -> str:
+    def deny(self, params: Mapping[str, str], *, url_root: str | None = None) -> str:
         """Deny an authorization request; return the redirect URL.
 
         :param params: The authorization request parameters.
+        :param url_root: See :meth:`validate_authorization_request`.
         """
-        request = self.validate_authorization_request(params)
+        request = self.validate_authorization_request(params, url_root=url_root)
         return AuthorizationError(
             "access_denied",
             "The user denied the authorization request.",
@@ -495,42 +437,7 @@ class SandboxProvider:
         :param authorization: The ``Authorization`` header, if any.
         :raise TokenError: ``invalid_client`` (401) or ``invalid_request``.
         """
-        basic: tuple[str, str] | None = None
-        if authorization:
-            scheme, _, value = authorization.partition(" ")
-            if scheme.lower() != "basic":
-                raise TokenError(
-                    "invalid_client", "Use HTTP Basic client authentication.", 401
-                )
-            try:
-                decoded = base64.b64decode(value.strip(), validate=True).decode()
-            except (ValueError, UnicodeDecodeError):
-                raise TokenError(
-                    "invalid_client", "Malformed Basic credentials.", 401
-                ) from None
-            user, sep, password = decoded.partition(":")
-            if not sep:
-                raise TokenError("invalid_client", "Malformed Basic credentials.", 401)
-            basic = (unquote_plus(user), unquote_plus(password))
-        body_id = form.get("client_id")
-        body_secret = form.get("client_secret")
-        if basic is not None:
-            if body_secret is not None:
-                raise TokenError(
-                    "invalid_request",
-                    "Use only one client authentication method, not Basic and body.",
-                )
-            if body_id is not None and body_id != basic[0]:
-                raise TokenError(
-                    "invalid_client", "client_id differs from the Basic user.", 401
-                )
-            client_id, secret = basic
-        elif body_id:
-            client_id, secret = body_id, body_secret or ""
-        else:
-            raise TokenError(
-                "invalid_client", "Client authentication is required.", 401
-            )
+        client_id, secret = client_credentials(form, authorization)
         client = self.get_client(client_id)
         if client is None or not hmac.compare_digest(
             secret.encode(), client.client_secret.encode()
@@ -559,6 +466,17 @@ class SandboxProvider:
             "unsupported_grant_type", f"grant_type {grant_type!r} is not supported."
         )
 
+    def _check_verifier(self, verifier: str | None) -> None:
+        if not self.requires_pkce:
+            return
+        if not verifier:
+            raise TokenError("invalid_request", "code_verifier is required (PKCE).")
+        if not _VERIFIER_RE.fullmatch(verifier):
+            raise TokenError(
+                "invalid_request",
+                "code_verifier must be 43-128 characters of [A-Za-z0-9._~-].",
+            )
+
     def _exchange_code(
         self, client: SandboxClient, form: Mapping[str, str]
     ) -> TokenResponse:
@@ -569,14 +487,7 @@ class SandboxProvider:
             raise TokenError("invalid_request", "code is required.")
         if not redirect_uri:
             raise TokenError("invalid_request", "redirect_uri is required.")
-        if self.requires_pkce:
-            if not verifier:
-                raise TokenError("invalid_request", "code_verifier is required (PKCE).")
-            if not _PKCE_RE.fullmatch(verifier):
-                raise TokenError(
-                    "invalid_request",
-                    "code_verifier must be 43-128 characters of [A-Za-z0-9._~-].",
-                )
+        self._check_verifier(verifier)
         now = self.clock()
         with self._lock:
             record = self._codes.get(code)
@@ -585,14 +496,10 @@ class SandboxProvider:
             if record.used:
                 # RFC 6749 4.1.2: revoke what the code already issued.
                 self._revoke_grant_locked(record.grant_id)
-                raise TokenError(
-                    "invalid_grant", "Authorization code expired or already used."
-                )
+                raise TokenError("invalid_grant", _INVALID_CODE)
             self._codes[code] = dataclasses.replace(record, used=True)
             if now >= record.expires_at:
-                raise TokenError(
-                    "invalid_grant", "Authorization code expired or already used."
-                )
+                raise TokenError("invalid_grant", _INVALID_CODE)
             if redirect_uri != record.redirect_uri:
                 raise TokenError(
                     "invalid_grant",
@@ -612,50 +519,47 @@ class SandboxProvider:
                 with_refresh=True,
             )
 
+    def _live_refresh_token_locked(
+        self, client: SandboxClient, token: str
+    ) -> RefreshToken:
+        record = self._refresh_tokens.get(token)
+        if record is None or record.client_id != client.client_id:
+            raise TokenError("invalid_grant", "Refresh token is invalid.")
+        if record.revoked:
+            raise TokenError("invalid_grant", "Refresh token has been revoked.")
+        if record.used:
+            raise TokenError("invalid_grant", "Refresh token was already used.")
+        if self.clock() >= record.expires_at:
+            raise TokenError("invalid_grant", "Refresh token has expired.")
+        return record
+
     def _refresh(self, client: SandboxClient, form: Mapping[str, str]) -> TokenResponse:
         token = form.get("refresh_token")
         if not token:
             raise TokenError("invalid_request", "refresh_token is required.")
         if self.faults.refresh_invalid_grant:
             raise TokenError("invalid_grant", "Refresh token is invalid.")
-        now = self.clock()
         with self._lock:
-            record = self._refresh_tokens.get(token)
-            if record is None or record.client_id != client.client_id:
-                raise TokenError("invalid_grant", "Refresh token is invalid.")
-            if record.revoked:
-                raise TokenError("invalid_grant", "Refresh token has been revoked.")
-            if record.used:
-                raise TokenError("invalid_grant", "Refresh token was already used.")
-            if now >= record.expires_at:
-                raise TokenError("invalid_grant", "Refresh token has expired.")
+            record = self._live_refresh_token_locked(client, token)
             scopes = record.scopes
             if "scope" in form:
-                requested = frozenset(_split_scopes(form["scope"]))
-                if not requested or not requested <= record.scopes:
+                scopes = parse_scopes(form["scope"])
+                if not scopes or not scopes <= record.scopes:
                     raise TokenError(
                         "invalid_scope",
                         "scope may only narrow the originally granted scopes.",
                     )
-                scopes = requested
-            if not self.rotates_refresh_tokens:
-                return self._issue_locked(
-                    client.client_id,
-                    record.user_sub,
-                    scopes,
-                    record.grant_id,
-                    with_refresh=False,
-                )
-            self._refresh_tokens[token] = dataclasses.replace(record, used=True)
-            response = self._issue_locked(
+            rotate = self.rotates_refresh_tokens
+            if rotate:
+                self._refresh_tokens[token] = dataclasses.replace(record, used=True)
+            return self._issue_locked(
                 client.client_id,
                 record.user_sub,
                 scopes,
                 record.grant_id,
-                with_refresh=True,
+                with_refresh=rotate,
                 refresh_scopes=record.scopes,
             )
-            return response
 
     def issue_token(
         self,
@@ -683,7 +587,7 @@ class SandboxProvider:
             raise LookupError(f"No sandbox user {user_id!r}.")
         if self.get_client(client_id) is None:
             raise LookupError(f"No registered client {client_id!r}.")
-        granted = _split_scopes(scopes)
+        granted = split_scopes(scopes)
         unknown = [s for s in granted if s not in self.scopes_supported]
         if unknown:
             raise ValueError(f"Unknown scope for the {self.flavor} flavor: {unknown}.")
@@ -711,23 +615,18 @@ class SandboxProvider:
         now = self.clock()
         ttl = self.access_token_ttl if expires_in is None else expires_in
         scope = " ".join(self._ordered(scopes))
-        header = {"alg": "HS256", "typ": "JWT", "kid": "sandbox"}
-        payload = {
-            "iss": "rocketpunch-sandbox",
-            "sub": user_sub,
-            "client_id": client_id,
-            "scope": scope,
-            "iat": int(now),
-            "exp": int(now + ttl),
-            "jti": secrets.token_hex(12),
-        }
-        signing_input = (
-            f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(payload).encode())}"
+        access = encode_jwt(
+            {
+                "iss": "rocketpunch-sandbox",
+                "sub": user_sub,
+                "client_id": client_id,
+                "scope": scope,
+                "iat": int(now),
+                "exp": int(now + ttl),
+                "jti": secrets.token_hex(12),
+            },
+            self._signing_key,
         )
-        signature = hmac.new(
-            self._signing_key, signing_input.encode(), hashlib.sha256
-        ).digest()
-        access = f"{signing_input}.{_b64(signature)}"
         self._access_tokens[access] = AccessToken(
             access, client_id, user_sub, scopes, now, now + ttl, grant_id
         )
@@ -738,8 +637,7 @@ class SandboxProvider:
             "scope": scope,
         }
         if with_refresh:
-            prefix = "rt_" if self.flavor == "current" else "def50200"
-            refresh = prefix + secrets.token_urlsafe(32)
+            refresh = self.flavor_spec.refresh_token_prefix + secrets.token_urlsafe(32)
             self._refresh_tokens[refresh] = RefreshToken(
                 refresh,
                 client_id,
@@ -760,11 +658,7 @@ class SandboxProvider:
 
         :param token: The access token.
         """
-        signing_input, _, signature = token.rpartition(".")
-        expected = hmac.new(
-            self._signing_key, signing_input.encode(), hashlib.sha256
-        ).digest()
-        return hmac.compare_digest(signature, _b64(expected))
+        return has_valid_signature(token, self._signing_key)
 
     # -- revocation -----------------------------------------------------------
 
@@ -816,7 +710,7 @@ class SandboxProvider:
             if at.grant_id == grant_id:
                 self._access_tokens[key] = dataclasses.replace(at, revoked=True)
 
-    # -- user-context API -------------------------------------------------------
+    # -- bearer authentication and the user-context API ----------------------
 
     def authenticate_bearer(self, authorization: str | None) -> AccessToken:
         """Return the valid access token in an ``Authorization`` header.
@@ -836,23 +730,22 @@ class SandboxProvider:
             )
         with self._lock:
             record = self._access_tokens.get(token)
-        problem = None
         if record is None or not self.verify_access_token_signature(token):
             problem = "The access token is invalid."
         elif record.revoked:
             problem = "The access token has been revoked."
         elif self.clock() >= record.expires_at:
             problem = "The access token has expired."
-        if problem is not None or record is None:
-            raise APIError(
-                401,
-                "C0001",
-                problem or "The access token is invalid.",
-                www_authenticate=(
-                    f'{realm}, error="invalid_token", error_description="{problem}"'
-                ),
-            )
-        return record
+        else:
+            return record
+        raise APIError(
+            401,
+            "C0001",
+            problem,
+            www_authenticate=(
+                f'{realm}, error="invalid_token", error_description="{problem}"'
+            ),
+        )
 
     def require_scope(self, token: AccessToken, scope: str) -> None:
         """Raise 403 ``C0011`` unless the token carries ``scope``.
@@ -861,8 +754,7 @@ class SandboxProvider:
         :param scope: The required scope.
         :raise APIError: The scope is missing.
         """
-        if scope not in token.scopes:
-            raise insufficient_scope(scope)
+        require_scope(token, scope)
 
     def count_api_call(self, client_id: str) -> int:
         """Count one API call for a client; return the calls remaining.
@@ -871,22 +763,11 @@ class SandboxProvider:
         :raise APIError: 429 ``C0010`` when ``enforce_rate_limit`` is on and
             the limit is exceeded.
         """
-        now = self.clock()
-        window = int(now // 60)
-        with self._lock:
-            seen_window, count = self._rate.get(client_id, (window, 0))
-            if seen_window != window:
-                count = 0
-            count += 1
-            self._rate[client_id] = (window, count)
-        remaining = self.rate_limit_per_minute - count
-        if remaining < 0 and self.enforce_rate_limit:
-            raise APIError(429, "C0010", "Rate limit exceeded.")
-        return max(remaining, 0)
+        return self._limiter.count(client_id)
 
     def retry_after(self) -> int:
         """Seconds until the current rate limit window ends."""
-        return 60 - int(self.clock()) % 60
+        return self._limiter.retry_after()
 
     def claims(
         self,
@@ -918,35 +799,16 @@ class SandboxProvider:
 
         :param error: The error.
         """
-        if self.flavor == "guide":
-            return {"error": {"message": error.message}}
-        stamp = datetime.fromtimestamp(self.clock(), tz=timezone.utc)
-        return {
-            "code": error.code,
-            "message": error.message,
-            "timestamp": stamp.strftime("%Y-%m-%dT%H:%M:%S"),
-            "details": error.details,
-        }
+        return self.flavor_spec.error_body(
+            error.code, error.message, error.details, self.clock()
+        )
 
     def fault_error(self, status: int) -> APIError:
         """The API error a ``*_status`` fault answers with.
 
         :param status: The HTTP status to answer.
         """
-        if status == 401:
-            return APIError(
-                401,
-                "C0001",
-                "The access token is invalid.",
-                www_authenticate='Bearer realm="rocketpunch", error="invalid_token"',
-            )
-        if status == 403:
-            return insufficient_scope(self.profile_scope)
-        if status == 429:
-            return APIError(429, "C0010", "Rate limit exceeded.")
-        codes = {400: "C0005", 404: "C0008"}
-        code = codes.get(status, "C9999" if status >= 500 else "C0002")
-        return APIError(status, code, f"The sandbox answered {status} (fault).")
+        return fault_error(status, self.profile_scope)
 
     # -- sample API -------------------------------------------------------------
 
@@ -956,42 +818,7 @@ class SandboxProvider:
         :param page: The page number, from 1 (normalized).
         :param page_size: The page size, 1 to 50 (normalized).
         """
-        page = max(page, 1)
-        page_size = min(max(page_size, 1), 50)
-        with self._lock:
-            posts = list(reversed(self._posts))
-        posts.extend(self._seed_posts())
-        start = (page - 1) * page_size
-        total_pages = -(-len(posts) // page_size)
-        return {
-            "totalItems": len(posts),
-            "totalPages": total_pages,
-            "page": page,
-            "pageSize": page_size,
-            "items": posts[start : start + page_size],
-        }
-
-    def _seed_posts(self) -> list[dict[str, object]]:
-        return [
-            {
-                "postId": 9876540 + index,
-                "author": {
-                    "type": "MEMBER",
-                    "id": user.preferred_username,
-                    "name": user.name,
-                    "imageUrl": user.picture,
-                    "certificated": False,
-                },
-                "content": f"Hello from {user.name} in the Rocketpunch sandbox.",
-                "images": [],
-                "og": None,
-                "stats": {"likeCount": index, "commentCount": 0},
-                "owned": False,
-                "webUrl": f"https://www.rocketpunch.com/post/{9876540 + index}",
-                "postedAt": "2026-05-20T09:00:00",
-            }
-            for index, user in enumerate(self.users)
-        ]
+        return self._api.list_posts(page, page_size)
 
     def create_post(self, token: AccessToken, text: str) -> dict[str, object]:
         """Create a post as the token's user (``POST /api/v1/posts``).
@@ -1000,26 +827,7 @@ class SandboxProvider:
         :param text: The post body, up to 5,000 characters.
         :raise APIError: Missing scope or invalid text.
         """
-        self.require_scope(token, "post:write")
-        if len(text) > 5000:
-            raise APIError(
-                400, "C0005", "text must be 5000 characters or less.", details="text"
-            )
-        stamp = datetime.fromtimestamp(self.clock(), tz=timezone.utc)
-        posted = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
-        with self._lock:
-            post_id = 12345678 + len(self._posts)
-            post: dict[str, object] = {
-                "postId": post_id,
-                "content": text,
-                "og": None,
-                "images": [],
-                "webUrl": f"https://www.rocketpunch.com/post/{post_id}",
-                "postedAt": posted,
-                "updatedAt": posted,
-            }
-            self._posts.append(post)
-        return dict(post)
+        return self._api.create_post(token, text)
 
     def company_permissions(self, token: AccessToken) -> dict[str, object]:
         """The companies the token's user manages.
@@ -1028,18 +836,4 @@ class SandboxProvider:
             ``company:manage:read``).
         :raise APIError: Missing scope.
         """
-        self.require_scope(token, "company:manage:read")
-        user = self.get_user(token.user_sub)
-        companies: list[dict[str, object]] = []
-        if user is not None and user is self.users[0]:
-            companies.append(
-                {
-                    "company": {
-                        "permalink": "rocketpunch-sandbox",
-                        "name": "Rocketpunch Sandbox Inc.",
-                        "logoUrl": None,
-                    },
-                    "capabilities": ["event:create", "job:create"],
-                }
-            )
-        return {"companies": companies}
+        return self._api.company_permissions(token)

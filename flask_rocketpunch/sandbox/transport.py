@@ -21,7 +21,8 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from .models import Faults
 from .provider import SandboxProvider
-from .views import EXTENSION_KEY, create_sandbox_app
+from .registry import EXTENSION_KEY
+from .views import create_sandbox_app
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication, WSGIEnvironment
