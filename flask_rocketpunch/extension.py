@@ -23,6 +23,7 @@ from .exceptions import (
 from .logs import install_redaction
 from .refresh import RefreshCoordinator, SharedCoordinator
 from .refresh_sqlite import SQLiteCoordinator
+from .sandbox import Flavor, SandboxProvider, mount_in_app
 from .settings import DEFAULTS, SANDBOX_ORIGIN, load_settings
 from .state import EXTENSION_KEY, AppState, ResponseReturn
 from .storage import SessionStorage, TokenStorage, storage_from_url
@@ -30,7 +31,6 @@ from .tokens import Token
 from .views import begin_login, create_blueprint, error_response, wants_json
 
 if t.TYPE_CHECKING:
-    from .sandbox import Flavor, SandboxProvider
     from .settings import Settings
 
 logger = logging.getLogger("flask_rocketpunch")
@@ -301,8 +301,6 @@ class RocketpunchOAuth:
 
 
 def _mount_sandbox(app: Flask, state: AppState) -> SandboxProvider:
-    from .sandbox import mount_in_app
-
     settings = state.settings
     provider = mount_in_app(
         app,

@@ -10,6 +10,7 @@ import typing as t
 from urllib.parse import urlsplit
 
 from .exceptions import ConfigurationError
+from .sandbox.flavors import FLAVORS
 from .scopes import parse_scopes
 
 #: Production endpoints, from Rocketpunch's current OpenAPI description.
@@ -27,7 +28,7 @@ CLIENT_AUTH_METHODS = ("client_secret_post", "client_secret_basic")
 #: What ``ROCKETPUNCH_STORAGE_URL`` may name (a SQLAlchemy driver may follow
 #: a ``+``, as in ``postgresql+psycopg://``).
 STORAGE_SCHEMES = ("redis", "rediss", "unix", "postgresql", "sqlite")
-SANDBOX_FLAVORS = ("current", "guide")
+SANDBOX_FLAVORS = tuple(FLAVORS)
 
 Timeout: t.TypeAlias = float | tuple[float, float]
 
@@ -261,19 +262,16 @@ def load_settings(config: cabc.Mapping[str, t.Any]) -> Settings:
     api_base_url = get("API_BASE_URL")
     revoke_url = get("REVOKE_URL")
     if sandbox:
+        spec = FLAVORS[flavor]
         authorize_url: str | None = None
         token_url = f"{SANDBOX_ORIGIN}/oauth/token"
         api_base_url = f"{SANDBOX_ORIGIN}/api/v1/"
-        if flavor == "guide":
-            revoke_url = None
-            userinfo_url = f"{SANDBOX_ORIGIN}/api/v1/profiles/me"
-            if "ROCKETPUNCH_SCOPES" not in config:
-                scopes_value = ["profile:read"]
-            if "ROCKETPUNCH_USE_PKCE" not in config:
-                use_pkce = False
-        else:
-            revoke_url = f"{SANDBOX_ORIGIN}/oauth/revoke"
-            userinfo_url = f"{SANDBOX_ORIGIN}/oauth/userinfo"
+        revoke_url = f"{SANDBOX_ORIGIN}/oauth/revoke" if spec.revocation else None
+        userinfo_url = SANDBOX_ORIGIN + spec.userinfo_path
+        if "ROCKETPUNCH_SCOPES" not in config:
+            scopes_value = list(spec.client_scopes)
+        if "ROCKETPUNCH_USE_PKCE" not in config:
+            use_pkce = spec.requires_pkce
     else:
         authorize_url = _check_url("AUTHORIZE_URL", get("AUTHORIZE_URL"), insecure)
         token_url = _check_url("TOKEN_URL", get("TOKEN_URL"), insecure)
