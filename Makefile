@@ -3,6 +3,8 @@
 #
 #   make demo            run the example app (built-in sandbox) on PORT (5000)
 #   make test            lint, type-check, tests with coverage, docs
+#   make services        start private Redis and PostgreSQL for the storage tests
+#   make services-stop   stop them
 #   make lint | typecheck | docs | bench | clean | distclean
 
 PYTHON ?= python3
@@ -16,12 +18,19 @@ STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
 .DELETE_ON_ERROR:
-.PHONY: FORCE help venv demo test lint typecheck pytest docs bench clean distclean
+.PHONY: FORCE help venv demo test lint typecheck pytest docs bench clean distclean \
+	services services-stop
 
 help:
 	@echo "make demo       run the example app against the built-in sandbox on http://$(HOST):$(PORT)"
 	@echo "                (make demo PORT=8000 to change the port)"
 	@echo "make test       lint, type-check, run the tests with coverage, build the docs"
+	@echo "                (tests that need Redis or PostgreSQL skip unless they run:"
+	@echo "                see make services)"
+	@echo "make services   start private Redis and PostgreSQL on 127.0.0.1 for the storage"
+	@echo "                tests (installs them with apt-get if missing); prints REDIS_URL"
+	@echo "                and DATABASE_URL to export"
+	@echo "make services-stop  stop them"
 	@echo "make lint       ruff check + ruff format --check"
 	@echo "make typecheck  mypy (strict, settings in pyproject.toml)"
 	@echo "make docs       build the HTML docs into docs/_build/html"
@@ -82,6 +91,14 @@ pytest: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
 	@echo "Open docs/_build/html/index.html"
+
+# The servers run until `make services-stop`; their URLs are also in the
+# env file .ci/services prints (for `set -a; . FILE; set +a`).
+services:
+	.ci/services start
+
+services-stop:
+	.ci/services stop
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

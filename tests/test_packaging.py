@@ -51,6 +51,13 @@ def test_wheel_contains_templates_static_files_and_type_marker(
         if line.startswith("Requires-Dist:") and "extra ==" not in line
     }
     assert requires == {"flask", "requests", "itsdangerous", "cryptography"}
+    # The server-side storages' drivers are opt-in extras.
+    extras = {
+        line.split(":", 1)[1].strip()
+        for line in metadata.splitlines()
+        if line.startswith("Provides-Extra:")
+    }
+    assert {"redis", "sqlalchemy", "postgresql", "dev"} <= extras, extras
     entry_points = (
         zipfile.ZipFile(wheel)
         .read(next(n for n in names if n.endswith(".dist-info/entry_points.txt")))

@@ -365,6 +365,7 @@ def test_deny_shows_login_cancelled_403_and_stores_nothing(
         "server_error",
         "temporarily_unavailable",
         "something_new",
+        "invalid_client",
     ],
 )
 def test_every_authorization_error_code_gets_an_error_page_not_a_500(
