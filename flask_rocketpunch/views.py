@@ -212,7 +212,7 @@ def app_path(path: str) -> str:
 def _callback_error(args: cabc.Mapping[str, str]) -> OAuthError:
     error = args.get("error", "")[:100]
     description = args.get("error_description")
-    exc = OAuthError(
+    return OAuthError(
         error,
         description[:500] if description else None,
         args.get("error_uri", "")[:500] or None,
@@ -221,11 +221,6 @@ def _callback_error(args: cabc.Mapping[str, str]) -> OAuthError:
         ),
         at="callback",
     )
-    if error not in flow.AUTHORIZATION_ERRORS:
-        # A code the authorization endpoint never sends (such as the token
-        # endpoint's invalid_client, a 500 there) is a plain 400 here.
-        exc.http_status = 400
-    return exc
 
 
 def _store_pending(remaining: pending.PendingMap) -> None:
