@@ -3,10 +3,9 @@ and the cookie's size. Flask's globals are read here, at the edge."""
 
 from __future__ import annotations
 
-import json
 import logging
 
-from flask import current_app, session
+from flask import current_app, request, session
 from flask.sessions import SecureCookieSessionInterface
 
 from .crypto import KeyRing, keyring_for
@@ -27,28 +26,29 @@ def current_keyring() -> KeyRing:
     return keyring_for(current_app.config)
 
 
-def check_cookie_size() -> int | None:
-    """Measure the session cookie the response will carry, and log a warning
-    when it nears the browsers' 4 KB limit. Returns the size in bytes, or
-    ``None`` for a session interface other than Flask's cookie one.
+def check_cookie_size(adding: int) -> int | None:
+    """Log a warning when the session cookie the response will carry nears
+    the browsers' 4 KB limit. Returns its size in bytes (an upper bound when
+    it is far from the limit), or ``None`` for a session interface other than
+    Flask's cookie one.
 
-    The cookie is measured exactly only when a cheap upper bound (the
-    session's JSON in base64 plus the signature) comes near the limit.
+    :param adding: an upper bound of the bytes this request adds to the
+        session (the JSON of the values it sets). The cookie is measured
+        exactly only when the cookie the browser sent plus that comes near the
+        limit, so the usual request serializes nothing.
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     interface = app.session_interface
     if not isinstance(interface, SecureCookieSessionInterface):
         return None
+    sent = request.cookies.get(app.config["SESSION_COOKIE_NAME"], "")
+    bound = len(sent) + 4 * -(-adding // 3) + 64
+    if bound <= COOKIE_WARN_BYTES:
+        return bound
+    data = dict(session)
     serializer = interface.get_signing_serializer(app)
     if serializer is None:
         return None
-    data = dict(session)
-    try:
-        bound = 4 * -(-len(json.dumps(data, separators=(",", ":"))) // 3) + 64
-    except TypeError:  # not plain JSON (tagged values): measure exactly
-        bound = COOKIE_WARN_BYTES + 1
-    if bound <= COOKIE_WARN_BYTES:
-        return bound
     size = len(serializer.dumps(data))
     if size > COOKIE_WARN_BYTES:
         logger.warning(

@@ -9,6 +9,7 @@ logins in flight are in :mod:`flask_rocketpunch.pending`.
 from __future__ import annotations
 
 import collections.abc as cabc
+import functools
 import logging
 import secrets
 import typing as t
@@ -52,8 +53,7 @@ def authorization_url(
 ) -> str:
     """Build the URL of the consent page (RFC 6749 section 4.1.1, RFC 7636
     section 4.3), keeping any query the configured URL already has."""
-    parts = urlsplit(authorize_url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
+    base, kept, fragment = _split_endpoint(authorize_url)
     params = {
         "client_id": client_id,
         "redirect_uri": redirect_uri,
@@ -64,8 +64,18 @@ def authorization_url(
     if code_challenge is not None:
         params["code_challenge"] = code_challenge
         params["code_challenge_method"] = "S256"
-    query = [(k, v) for k, v in query if k not in params] + list(params.items())
-    return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote)))
+    query = [(k, v) for k, v in kept if k not in params] + list(params.items())
+    return f"{base}?{urlencode(query, quote_via=quote)}{fragment}"
+
+
+@functools.lru_cache(maxsize=32)
+def _split_endpoint(url: str) -> tuple[str, tuple[tuple[str, str], ...], str]:
+    """``url`` without its query, its query's pairs, and its ``#fragment``
+    (made once per configured URL)."""
+    parts = urlsplit(url)
+    base = urlunsplit(parts._replace(query="", fragment=""))
+    fragment = f"#{parts.fragment}" if parts.fragment else ""
+    return base, tuple(parse_qsl(parts.query, keep_blank_values=True)), fragment
 
 
 def token_request(

@@ -32,7 +32,10 @@ def token_manager(state: AppState | None = None) -> TokenManager:
 
     :param state: the current app's state, when the caller has it already.
     """
-    manager: TokenManager | None = g.get("_rocketpunch_manager")
+    request_globals = g._get_current_object()
+    manager: TokenManager | None = getattr(
+        request_globals, "_rocketpunch_manager", None
+    )
     if manager is None:
         state = state or current_state()
         manager = TokenManager(
@@ -44,7 +47,7 @@ def token_manager(state: AppState | None = None) -> TokenManager:
             clock=state.clock,
             on_refresh=_send_refreshed,
         )
-        g._rocketpunch_manager = manager
+        request_globals._rocketpunch_manager = manager
     return manager
 
 

@@ -35,6 +35,19 @@ class TokenManager:
     :param on_refresh: called with the new token after this manager refreshed.
     """
 
+    __slots__ = (
+        "_known",
+        "_read",
+        "_refreshed",
+        "clock",
+        "coordinator",
+        "http",
+        "key",
+        "on_refresh",
+        "settings",
+        "storage",
+    )
+
     def __init__(
         self,
         *,

@@ -12,7 +12,7 @@ import collections.abc as cabc
 import dataclasses
 import hashlib
 import json
-import typing as t
+import math
 import unicodedata
 from urllib.parse import urlsplit
 
@@ -31,7 +31,7 @@ MAX_PENDING_BYTES = 1200
 MAX_REMEMBERED_NEXT = 512
 
 #: The pending map as stored in the session: state hash -> entry.
-PendingMap = dict[str, list[t.Any]]
+PendingMap = dict[str, str]
 
 
 def state_key(state: str) -> str:
@@ -82,21 +82,49 @@ class PendingLogin:
     #: survives a ``SECRET_KEY`` rotation.
     key_id: str = ""
 
-    def to_entry(self) -> list[t.Any]:
-        """The compact JSON form kept in the session."""
-        return [self.expires_at, self.next_url, scope_string(self.scopes), self.key_id]
+    def to_entry(self) -> str:
+        """The compact form kept in the session: one string, ``"<expiry>
+        <key id> <next> <scopes...>"`` (``-`` for no key id or no ``next``;
+        neither a key id nor a safe ``next`` holds a space)."""
+        return " ".join(
+            (
+                f"{self.expires_at:.3f}",
+                self.key_id or "-",
+                self.next_url or "-",
+                scope_string(self.scopes),
+            )
+        )
 
     @classmethod
     def from_entry(cls, entry: object) -> PendingLogin | None:
-        """Read :meth:`to_entry`'s form back; ``None`` for anything else.
+        """Read :meth:`to_entry`'s form back (and the list form of 0.1, for
+        logins in flight across an upgrade); ``None`` for anything else.
 
         A ``next`` that is not a local path (see :func:`safe_next`) is
         dropped: the session is signed, but it is checked again anyway.
         """
+        if isinstance(entry, str):
+            parts = entry.split(" ", 3)
+            if len(parts) != 4:
+                return None
+            try:
+                expires = float(parts[0])
+            except ValueError:
+                return None
+            entry = [
+                expires,
+                None if parts[2] == "-" else parts[2],
+                parts[3],
+                "" if parts[1] == "-" else parts[1],
+            ]
         if not isinstance(entry, list) or len(entry) not in (3, 4):
             return None
         expires_at, next_url, scopes = entry[0], entry[1], entry[2]
-        if isinstance(expires_at, bool) or not isinstance(expires_at, (int, float)):
+        if (
+            isinstance(expires_at, bool)
+            or not isinstance(expires_at, (int, float))
+            or not math.isfinite(expires_at)
+        ):
             return None
         key_id = entry[3] if len(entry) == 4 and isinstance(entry[3], str) else ""
         return cls(

@@ -61,10 +61,14 @@ class Token:
     scopes: frozenset[str] = frozenset()
     #: The token type; always ``"Bearer"`` once validated.
     token_type: str = "Bearer"
-    #: The Rocketpunch user the token belongs to (the ``sub`` claim of the
-    #: JWT access token, read without checking its signature: it only files
-    #: the login under its user, for "log out everywhere"), or ``None``.
-    subject: str | None = None
+
+    @functools.cached_property
+    def subject(self) -> str | None:
+        """The Rocketpunch user the token belongs to: the ``sub`` claim of the
+        JWT access token, read without checking its signature (it only files
+        a login under its user, for "log out everywhere"), or ``None`` when
+        the access token is not a JWT."""
+        return jwt_subject(self.access_token)
 
     @classmethod
     def from_response(
@@ -131,16 +135,12 @@ class Token:
             scopes = previous.scopes
         else:
             scopes = parse_scopes(requested_scopes)
-        subject = jwt_subject(access_token)
-        if subject is None and previous is not None:
-            subject = previous.subject
         return cls(
             access_token=access_token,
             token_type="Bearer",
             expires_at=now + float(expires_in),
             refresh_token=refresh_token,
             scopes=scopes,
-            subject=subject,
         )
 
     def expires_in(self, now: float) -> float:
@@ -166,8 +166,6 @@ class Token:
             out["r"] = self.refresh_token
         if self.scopes:
             out["s"] = scope_string(self.scopes)
-        if self.subject:
-            out["u"] = self.subject
         return out
 
     @classmethod
@@ -183,13 +181,11 @@ class Token:
         refresh_token = data.get("r")
         if refresh_token is not None and not isinstance(refresh_token, str):
             raise TypeError("refresh token is not a string")
-        subject = data.get("u")
         return cls(
             access_token=access_token,
             expires_at=float(data["e"]),
             refresh_token=refresh_token,
             scopes=parse_scopes(data.get("s")),
-            subject=subject if isinstance(subject, str) else None,
         )
 
 

@@ -101,7 +101,7 @@ def begin_login(next_url: str | None, scopes: cabc.Iterable[str] = ()) -> BaseRe
         state=login_state,
         code_challenge=challenge,
     )
-    check_cookie_size()
+    check_cookie_size(adding=pending.MAX_PENDING_BYTES)
     response = redirect(url, 302)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -42,8 +42,9 @@ class SessionStorage(TokenStorage):
         return token
 
     def set(self, key: str, token: Token) -> None:
-        session[TOKEN_KEY] = seal_token(token, current_keyring())
-        check_cookie_size()
+        sealed = seal_token(token, current_keyring())
+        session[TOKEN_KEY] = sealed
+        check_cookie_size(adding=len(sealed) + len(TOKEN_KEY) + len(key) + 48)
 
     def delete(self, key: str) -> None:
         session.pop(TOKEN_KEY, None)
