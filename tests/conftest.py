@@ -17,6 +17,8 @@ from flask import Flask
 from flask_rocketpunch import RocketpunchOAuth, TokenStorage
 from flask_rocketpunch.sandbox import SandboxProvider, SandboxServer
 
+pytest_plugins = ["services"]
+
 
 @pytest.fixture
 def provider() -> SandboxProvider:
