@@ -25,6 +25,7 @@ import typing as t
 
 import pytest
 import redis
+from coordination import HANG, SECRET_KEY, Refresher, bare_app, make_token
 from flask import Flask
 from flask.testing import FlaskClient
 from redis.backoff import NoBackoff
@@ -49,13 +50,7 @@ from flask_rocketpunch.sandbox import SandboxProvider
 from flask_rocketpunch.storage.redis import RedisCoordinator, RedisStorage
 from flask_rocketpunch.testing import complete_login, login_as, logout
 
-SECRET_KEY = "redis-suite-secret-key"
 LOGIN_ID_KEY = "_rocketpunch_login"
-#: Seconds any wait on another thread or process may take before the test
-#: fails (a bound on a hang, not on speed).
-HANG = 60.0
-#: The minimal configuration of an app that only stores or coordinates.
-BARE = {"ROCKETPUNCH_CLIENT_ID": "bare", "ROCKETPUNCH_CLIENT_SECRET": "bare-secret"}
 
 Config = cabc.Mapping[str, t.Any]
 
@@ -94,13 +89,6 @@ def build_app(
     return app
 
 
-def bare_app(**config: t.Any) -> Flask:
-    app = Flask("bare")
-    app.config.update(SECRET_KEY=SECRET_KEY, **BARE)
-    app.config.update(config)
-    return app
-
-
 def bound(storage: RedisStorage, app: Flask | None = None) -> RedisStorage:
     storage.init_app(app or bare_app())
     return storage
@@ -112,17 +100,6 @@ def bound_coordinator(
     coordinator = RedisCoordinator(client, **options)
     coordinator.init_app(app or bare_app())
     return coordinator
-
-
-def make_token(name: str, subject: str | None = "OA-user-1", life: int = 3600) -> Token:
-    """A token with whole-second expiry (storages keep whole seconds)."""
-    return Token(
-        access_token=f"access-{name}-{secrets.token_hex(12)}",
-        expires_at=float(int(time.time()) + life),
-        refresh_token=f"refresh-{name}-{secrets.token_hex(12)}",
-        scopes=frozenset({"profile"}),
-        subject=subject,
-    )
 
 
 def as_text(value: object) -> str:
@@ -180,25 +157,6 @@ def lock_key(token: Token) -> str:
 
 def done_key(token: Token) -> str:
     return f"rocketpunch:refresh:done:{refresh_key(token)}"
-
-
-class Refresher:
-    """A ``do_refresh`` that counts its calls and takes a little time."""
-
-    def __init__(
-        self, result: Token, *, delay: float = 0.0, error: Exception | None = None
-    ) -> None:
-        self.result = result
-        self.delay = delay
-        self.error = error
-        self.calls: list[Token] = []
-
-    def __call__(self, stale: Token) -> Token:
-        self.calls.append(stale)
-        time.sleep(self.delay)
-        if self.error is not None:
-            raise self.error
-        return self.result
 
 
 @pytest.fixture
@@ -335,6 +293,8 @@ def test_rotated_secret_key_still_opens_with_the_fallback(
 
     assert rotated.get("login") == token
     assert forgotten.get("login") is None
+    assert rotated.logins_of("OA-user-1") == [("login", token)]
+    assert forgotten.logins_of("OA-user-1") == []
     rotated.set("login", token)  # sealed again, under the new key
     assert forgotten.get("login") == token
 
@@ -391,16 +351,23 @@ def test_a_login_stored_for_another_user_leaves_the_first_users_index(
 def test_purge_drops_index_entries_of_expired_logins(
     storage: RedisStorage, redis_client: redis.Redis
 ) -> None:
-    kept = make_token("kept", "OA-minji")
+    kept, other = make_token("kept", "OA-minji"), make_token("other", "OA-seojun")
     storage.set("expired", make_token("gone", "OA-minji"))
     storage.set("kept", kept)
+    storage.set("other", other)
     redis_client.delete(f"rocketpunch:login:{digest('expired')}")
+    elsewhere = bound(RedisStorage(redis_client, key_prefix="rocketpunch*:"))
+    elsewhere.set("expired", make_token("elsewhere", "OA-minji"))
+    redis_client.delete(f"rocketpunch*:login:{digest('expired')}")
 
     assert storage.purge() == 0
 
     index = f"rocketpunch:subject:{digest('OA-minji')}"
     assert redis_client.smembers(index) == {digest("kept").encode()}
     assert storage.logins_of("OA-minji") == [("kept", kept)]
+    assert storage.logins_of("OA-seojun") == [("other", other)]
+    # Another prefix, even one with a glob character, is left alone.
+    assert redis_client.exists(f"rocketpunch*:subject:{digest('OA-minji')}")
 
 
 def test_a_client_that_decodes_replies_works_too(redis_url: str) -> None:
@@ -528,27 +495,6 @@ def test_logout_everywhere_ends_every_login_of_one_user(
 
 
 # -- the coordinator ----------------------------------------------------------------
-
-
-def test_one_provider_call_for_threads_each_with_its_own_coordinator(
-    redis_client: redis.Redis,
-) -> None:
-    stale, new = make_token("stale"), make_token("new")
-    refresher = Refresher(new, delay=0.2)
-    start = threading.Barrier(8)
-
-    def refresh(_: int) -> tuple[Token, bool]:
-        coordinator = bound_coordinator(redis_client)
-        start.wait(timeout=HANG)
-        return coordinator.refresh_once("login", stale, refresher, lambda: stale)
-
-    with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(refresh, range(8), timeout=HANG))
-
-    assert refresher.calls == [stale]
-    assert {token for token, _ in results} == {new}
-    assert sorted(performed for _, performed in results) == [False] * 7 + [True]
-    assert not redis_client.exists(lock_key(stale))
 
 
 def test_one_refresh_grant_for_threads_each_with_its_own_app(
@@ -741,41 +687,6 @@ def test_after_logout_the_old_cookie_is_not_handed_the_logged_out_token(
     assert rocketpunch_provider.grant_counts()["refresh_token"] == 2  # refused
 
 
-def test_forget_drops_every_outcome_that_handed_out_a_token(
-    redis_client: redis.Redis,
-) -> None:
-    coordinator = bound_coordinator(redis_client)
-    stale, new = make_token("stale"), make_token("new")
-    coordinator.refresh_once("login", stale, Refresher(new), lambda: stale)
-    again = Refresher(make_token("again"))
-
-    coordinator.forget(new)
-    coordinator.forget(make_token("unknown"))  # nothing to forget
-    token, performed = coordinator.refresh_once("login", stale, again, lambda: stale)
-
-    assert again.calls == [stale]
-    assert performed
-    assert token == again.result
-
-
-def test_the_winner_skips_the_provider_when_storage_has_a_newer_token(
-    redis_client: redis.Redis,
-) -> None:
-    stale, newer = make_token("stale"), make_token("newer")
-    refresher = Refresher(make_token("unused"))
-
-    first = bound_coordinator(redis_client).refresh_once(
-        "login", stale, refresher, lambda: newer
-    )
-    late = bound_coordinator(redis_client).refresh_once(
-        "login", stale, refresher, lambda: stale
-    )
-
-    assert refresher.calls == []
-    assert first == (newer, False)
-    assert late == (newer, False)
-
-
 def test_a_winner_whose_lease_ran_out_does_not_call_the_provider(
     redis_client: redis.Redis,
 ) -> None:
@@ -799,59 +710,6 @@ def test_a_winner_whose_lease_ran_out_does_not_call_the_provider(
     assert other_refresher.calls == [stale]
 
 
-def test_an_oauth_error_is_shared_with_the_waiters(redis_client: redis.Redis) -> None:
-    stale = make_token("stale")
-    rejected = OAuthError("invalid_grant", "Refresh token was already used.")
-    winner, waiter = Refresher(stale, delay=0.3, error=rejected), Refresher(stale)
-    taken = threading.Event()
-    winners_errors: list[OAuthError] = []
-
-    def reload_and_signal() -> Token:
-        taken.set()  # the winner holds the lock now
-        return stale
-
-    def win() -> None:
-        try:
-            bound_coordinator(redis_client).refresh_once(
-                "login", stale, winner, reload_and_signal
-            )
-        except OAuthError as exc:
-            winners_errors.append(exc)
-
-    thread = threading.Thread(target=win)
-    thread.start()
-    assert taken.wait(HANG)
-    with pytest.raises(OAuthError) as caught:
-        bound_coordinator(redis_client).refresh_once(
-            "login", stale, waiter, lambda: stale
-        )
-    thread.join(HANG)
-
-    assert caught.value.error == "invalid_grant"
-    assert caught.value.error_description == "Refresh token was already used."
-    assert winners_errors == [rejected]
-    assert len(winner.calls) == 1
-    assert waiter.calls == []
-
-
-def test_a_failure_that_is_not_an_oauth_error_frees_the_refresh_at_once(
-    redis_client: redis.Redis,
-) -> None:
-    stale, new = make_token("stale"), make_token("new")
-    down = ProviderError("Rocketpunch is down.", reason="connection")
-    coordinator = bound_coordinator(redis_client)
-
-    with pytest.raises(ProviderError):
-        coordinator.refresh_once(
-            "login", stale, Refresher(new, error=down), lambda: stale
-        )
-    retried = Refresher(new)
-    result = coordinator.refresh_once("login", stale, retried, lambda: stale)
-
-    assert result == (new, True)
-    assert retried.calls == [stale]
-
-
 @pytest.mark.parametrize(
     "outcome", ["t:not-a-sealed-token", "e:{not json", "e:[]", "x:unknown"]
 )
@@ -868,23 +726,6 @@ def test_an_unreadable_outcome_is_an_invalid_grant(
         )
 
     assert caught.value.error == "invalid_grant"
-    assert refresher.calls == []
-
-
-def test_a_wait_that_runs_out_raises_refresh_pending(redis_client: redis.Redis) -> None:
-    stale = make_token("stale")
-    redis_client.set(lock_key(stale), "another-process", px=600_000)
-    ticks = itertools.count(0.0, 5.0)  # each look five seconds after the last
-    coordinator = bound_coordinator(
-        redis_client, clock=functools.partial(next, ticks), sleep=lambda _: None
-    )
-    refresher = Refresher(make_token("new"))
-
-    with pytest.raises(ProviderError) as caught:
-        coordinator.refresh_once("login", stale, refresher, lambda: stale)
-
-    assert caught.value.reason == "refresh_pending"
-    assert caught.value.http_status == 503
     assert refresher.calls == []
 
 
@@ -986,6 +827,24 @@ def test_the_default_lease_is_twice_the_timeout_and_a_second(
     seen: list[int] = []
     coordinator = bound_coordinator(redis_client, bare_app(ROCKETPUNCH_TIMEOUT=(1, 4)))
     stale = make_token("stale")
+
+    def look(token: Token) -> Token:
+        seen.append(int(redis_client.pttl(lock_key(stale))))
+        return make_token("new")
+
+    coordinator.refresh_once("login", stale, look, lambda: stale)
+
+    (left,) = seen
+    assert 10_000 < left <= 11_000
+
+
+def test_a_coordinator_serving_several_apps_takes_the_longest_default_lease(
+    redis_client: redis.Redis,
+) -> None:
+    coordinator = bound_coordinator(redis_client, bare_app(ROCKETPUNCH_TIMEOUT=5))
+    coordinator.init_app(bare_app(ROCKETPUNCH_TIMEOUT=1))
+    stale = make_token("stale")
+    seen: list[int] = []
 
     def look(token: Token) -> Token:
         seen.append(int(redis_client.pttl(lock_key(stale))))
