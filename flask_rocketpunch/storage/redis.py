@@ -516,7 +516,7 @@ class RedisStorage(SealedStorage):
     :meth:`coordinator`). Logins are indexed by Rocketpunch user for
     :meth:`~flask_rocketpunch.RocketpunchOAuth.logout_everywhere`.
 
-    A failure of Redis raises :exc:`~flask_rocketpunch.StorageError`, which
+    A failure of Redis raises :exc:`~flask_rocketpunch.exceptions.StorageError`, which
     the extension answers with a ``503`` page (or JSON), after one warning
     in the log.
 
