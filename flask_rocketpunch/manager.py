@@ -8,7 +8,12 @@ import logging
 import requests
 
 from . import flow
-from .exceptions import OAuthError, ProviderError, ReauthorizationRequired
+from .exceptions import (
+    OAuthError,
+    ProviderError,
+    ReauthorizationRequired,
+    StorageError,
+)
 from .refresh import RefreshCoordinator
 from .settings import Settings
 from .storage import TokenStorage
@@ -104,7 +109,9 @@ class TokenManager:
 
         :raises ReauthorizationRequired: no token, or it cannot be refreshed.
         :raises ProviderError: the token has expired and Rocketpunch cannot be
-            reached to refresh it.
+            reached to refresh it (or another process is still refreshing it).
+        :raises StorageError: the token has expired and the storage or the
+            shared coordinator failed.
         """
         token = self._load()
         if token is None:
@@ -124,7 +131,7 @@ class TokenManager:
             return token
         try:
             return self.refresh(token)
-        except ProviderError:
+        except (ProviderError, StorageError):
             if token.expires_at > now:
                 logger.warning(
                     "Refreshing the token failed; the current one is still valid for"

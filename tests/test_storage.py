@@ -257,7 +257,7 @@ def test_huge_session_logs_a_warning_before_the_browser_limit(
 ) -> None:
     app = make_app()
     rnd = random.Random(0)
-    blob = "".join(rnd.choice(string.ascii_letters) for _ in range(3720))
+    blob = "".join(rnd.choice(string.ascii_letters) for _ in range(3760))
 
     @app.get("/fill")
     def fill() -> str:
