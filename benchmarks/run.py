@@ -48,6 +48,7 @@ from flask.testing import FlaskClient
 from interleave import Comparison, compare
 from keepalive import KeepAliveServer
 from steps import counted, get_step, http_step, logged_in, login_step, session_cookie
+from storages import storage_costs
 from twins import (
     BARE_CLIENT_ID,
     BARE_LOGIN_PATH,
@@ -243,6 +244,11 @@ def speed() -> None:
         connections.append(("API calls", ours_seen, bare_seen))
         with bare_client.session_transaction() as saved:
             bare_token = saved[BARE_TOKEN_KEY]
+        print()
+        print("The protected view with each token storage (one request each in")
+        print("turn; added: ours minus bare, per request):")
+        storage_costs(provider, server.url, ours_secret)
+        print()
         dance = flask_dance(bare_token, server.url)
         if dance is None:
             print("Flask-Dance view: skipped, flask-dance is not installed")

@@ -24,7 +24,7 @@ import requests
 from flask import Flask, abort, redirect, request, session
 
 from flask_rocketpunch import RocketpunchOAuth, login_required_rocketpunch, rocketpunch
-from flask_rocketpunch.storage import TOKEN_KEY
+from flask_rocketpunch.storage import TOKEN_KEY, TokenStorage
 
 if t.TYPE_CHECKING:
     from werkzeug.wrappers import Response as BaseResponse
@@ -54,10 +54,14 @@ BARE_TOKEN_KEY = "oauth_token"
 BARE_HTTP = requests.Session()
 
 
-def make_ours(base_url: str, client_secret: str) -> Flask:
+def make_ours(
+    base_url: str, client_secret: str, storage: TokenStorage | None = None
+) -> Flask:
     """Our app, pointed at the sandbox at ``base_url``: the extension's login
     and callback routes, ``/protected`` (a protected view returning
-    ``"ok"``) and ``/api-call`` (a protected view making one API call)."""
+    ``"ok"``) and ``/api-call`` (a protected view making one API call).
+
+    :param storage: where tokens are kept; by default the session cookie."""
     app = Flask("bench_ours")
     app.config.update(
         SECRET_KEY=SECRET_KEY,
@@ -70,7 +74,7 @@ def make_ours(base_url: str, client_secret: str) -> Flask:
         ROCKETPUNCH_API_BASE_URL=f"{base_url}/api/v1/",
         ROCKETPUNCH_TIMEOUT=TIMEOUT,
     )
-    RocketpunchOAuth(app)
+    RocketpunchOAuth(app, storage=storage)
 
     @app.get("/protected")
     @login_required_rocketpunch
