@@ -166,4 +166,6 @@ def keyring_for(config: cabc.Mapping[str, t.Any]) -> KeyRing:
     if not key:
         raise ConfigurationError(NO_SECRET_KEY)
     fallbacks = config.get("SECRET_KEY_FALLBACKS")
-    return keyring((key, *fallbacks) if fallbacks else (key,))
+    if not fallbacks:
+        return keyring((key,))
+    return keyring((key, *fallbacks))

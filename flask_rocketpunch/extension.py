@@ -117,8 +117,12 @@ class RocketpunchOAuth:
             app.config.setdefault(f"ROCKETPUNCH_{key}", copy.copy(value))
 
         storage = self.storage
-        if not self._explicit_storage and settings.storage_url is not None:
-            storage = storage_from_url(settings.storage_url)
+        if not self._explicit_storage:
+            storage = (
+                SessionStorage()
+                if settings.storage_url is None
+                else storage_from_url(settings.storage_url)
+            )
         storage.init_app(app)
         shared = self._coordinator or storage.coordinator()
         if shared is None:

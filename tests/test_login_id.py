@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from flask_rocketpunch import (
     ConfigurationError,
     MemoryStorage,
+    SessionStorage,
     RocketpunchOAuth,
     TokenStorage,
     login_required_rocketpunch,
@@ -27,7 +28,8 @@ def make_app(
     config: dict[str, str], storage: TokenStorage | None = None, **extra: t.Any
 ) -> Flask:
     app = Flask("login_id_app")
-    app.config.update(SECRET_KEY="login-id-tests", **config, **extra)
+    app.config.update(SECRET_KEY="login-id-tests", **config)
+    app.config.update(extra)
     RocketpunchOAuth(app, storage=storage)
 
     @app.get("/private")
@@ -140,3 +142,18 @@ def test_an_unknown_storage_url_is_refused_without_showing_the_password(
     with pytest.raises(ConfigurationError, match=match) as info:
         make_app(rocketpunch_config, ROCKETPUNCH_STORAGE_URL=url)
     assert "pw" not in str(info.value)
+
+
+def test_one_cookie_storage_serves_two_apps_with_their_own_keys(
+    rocketpunch_config: dict[str, str], rocketpunch_provider: SandboxProvider
+) -> None:
+    shared = SessionStorage()
+    first = make_app(rocketpunch_config, shared)
+    second = make_app(rocketpunch_config, shared, SECRET_KEY="another-app-key")
+    one, two = first.test_client(), second.test_client()
+
+    login_as(one, "minji", provider=rocketpunch_provider)
+    login_as(two, "alex", provider=rocketpunch_provider)
+
+    assert one.get("/private").status_code == 200
+    assert two.get("/private").status_code == 200

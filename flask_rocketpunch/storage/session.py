@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import collections.abc as cabc
 import logging
+import typing as t
 
-from flask import session
+from flask import Flask, session
 
 from ..cookie import check_cookie_size, current_keyring
+from ..crypto import KeyRing, keyring_for
 from ..tokens import Token, open_token, seal_token
 from .base import TokenStorage
 
@@ -28,11 +31,28 @@ class SessionStorage(TokenStorage):
     .. versionadded:: 0.1
     """
 
+    _config: cabc.Mapping[str, t.Any] | None = None
+    _shared = False
+
+    def init_app(self, app: Flask) -> None:
+        """Read the sealing keys from ``app``'s configuration. One instance
+        set up for several apps reads them from the current app instead
+        (each app gets its own instance by default)."""
+        if self._config is None and not self._shared:
+            self._config = app.config
+        elif self._config is not app.config:
+            self._config, self._shared = None, True
+
+    def _keys(self) -> KeyRing:
+        if self._config is None:
+            return current_keyring()
+        return keyring_for(self._config)
+
     def get(self, key: str) -> Token | None:
         sealed = session.get(TOKEN_KEY)
         if not isinstance(sealed, str):
             return None
-        token = open_token(sealed, current_keyring())
+        token = open_token(sealed, self._keys())
         if token is None:
             logger.info(
                 "The stored token could not be decrypted (SECRET_KEY changed, or"
@@ -42,7 +62,7 @@ class SessionStorage(TokenStorage):
         return token
 
     def set(self, key: str, token: Token) -> None:
-        sealed = seal_token(token, current_keyring())
+        sealed = seal_token(token, self._keys())
         session[TOKEN_KEY] = sealed
         check_cookie_size(adding=len(sealed) + len(TOKEN_KEY) + len(key) + 48)
 
