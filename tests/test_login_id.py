@@ -13,8 +13,8 @@ from flask.testing import FlaskClient
 from flask_rocketpunch import (
     ConfigurationError,
     MemoryStorage,
-    SessionStorage,
     RocketpunchOAuth,
+    SessionStorage,
     TokenStorage,
     login_required_rocketpunch,
 )
