@@ -185,9 +185,7 @@ def remember_login(
     if next_url is not None and len(next_url) > MAX_REMEMBERED_NEXT:
         next_url = None
     logins = dict(kept)
-    logins[state_key(state)] = dataclasses.replace(
-        login, expires_at=stamp, next_url=next_url
-    )
+    logins[state_key(state)] = PendingLogin(stamp, next_url, login.scopes, login.key_id)
     out = _to_map(logins)
     # Bounded in bytes too, whatever the next paths: drop the oldest first.
     while len(out) > 1 and len(json.dumps(out)) > MAX_PENDING_BYTES:

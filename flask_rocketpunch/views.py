@@ -24,6 +24,7 @@ from . import flow, helpers, pending
 from .cookie import check_cookie_size, current_keyring
 from .exceptions import OAuthError, RocketpunchError, StateError
 from .logs import neutral
+from .scopes import scope_string
 from .settings import is_loopback_host, plain_http_redirect_warning
 from .signals import logged_in, login_failed
 from .state import AppState, current_state
@@ -131,7 +132,8 @@ def _finish_login(state: AppState) -> t.Any:
         return answer if answer is not None else error_response(exc)
     state.storage.set(state.ext.renew_login_id(), token)
     _warn_if_short_lived(state, token)
-    logger.info("Login completed; scopes granted: %s.", " ".join(sorted(token.scopes)))
+    if logger.isEnabledFor(logging.INFO):
+        logger.info("Login completed; scopes granted: %s.", scope_string(token.scopes))
     logged_in.send(app, token=token)
     answer = state.ext.run_login_hook(token)
     if answer is not None:
