@@ -12,11 +12,9 @@ import weakref
 
 from flask import Flask, current_app, jsonify, redirect, request, session, url_for
 
-from . import flow
 from .cli import cli
 from .exceptions import (
     NO_SECRET_KEY,
-    ProviderError,
     ReauthorizationRequired,
     RocketpunchError,
 )
@@ -219,16 +217,7 @@ class RocketpunchOAuth:
         state = self.app_state(app)
         logins = state.storage.logins_of(subject)
         for key, token in logins:
-            try:
-                flow.revoke_token(state.http, state.settings, token)
-            except ProviderError as exc:
-                logger.warning(
-                    "Revoking a refresh token failed (%s); the login is ended"
-                    " here anyway.",
-                    exc.reason,
-                )
-            state.storage.delete(key)
-            state.coordinator.forget(token)
+            state.end_login(key, token)
         logger.info("Logged one user out everywhere: %d login(s) ended.", len(logins))
         return len(logins)
 

@@ -9,9 +9,7 @@ import typing as t
 from flask import current_app, g, session
 from werkzeug.local import LocalProxy
 
-from . import flow
 from .client import RocketpunchClient
-from .exceptions import ProviderError
 from .manager import TokenManager
 from .pending import PENDING_KEY
 from .signals import logged_out, token_refreshed
@@ -92,18 +90,7 @@ def logout() -> Token | None:
     state = current_state()
     key = state.ext.login_id()
     token = state.storage.get(key)
-    if token is not None:
-        try:
-            flow.revoke_token(state.http, state.settings, token)
-        except ProviderError as exc:
-            logger.warning(
-                "Revoking the refresh token failed (%s); the user is logged out"
-                " here anyway.",
-                exc.reason,
-            )
-    state.storage.delete(key)
-    if token is not None:
-        state.coordinator.forget(token)
+    state.end_login(key, token)
     state.ext.drop_login_id()
     session.pop(PENDING_KEY, None)
     g.pop("_rocketpunch_manager", None)

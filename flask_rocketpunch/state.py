@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections.abc as cabc
 import dataclasses
+import logging
 import time
 import typing as t
 from http.cookiejar import DefaultCookiePolicy
@@ -19,6 +20,8 @@ from importlib.metadata import PackageNotFoundError, version
 import requests
 from flask import Flask, current_app
 
+from .exceptions import ProviderError
+from .flow import revoke_token
 from .refresh import RefreshCoordinator
 from .settings import Settings
 from .storage import TokenStorage
@@ -29,6 +32,8 @@ if t.TYPE_CHECKING:
     from .exceptions import ReauthorizationRequired, RocketpunchError
     from .sandbox import SandboxProvider
     from .tokens import Token
+
+logger = logging.getLogger("flask_rocketpunch")
 
 try:
     __version__ = version("flask-rocketpunch")
@@ -91,6 +96,27 @@ class AppState:
     clock: cabc.Callable[[], float] = time.time
     warned_http_redirect: bool = False
     warned_short_tokens: bool = False
+
+    def end_login(self, key: str, token: Token | None) -> None:
+        """End one login: revoke its refresh token at ``REVOKE_URL`` (a
+        failure is logged and does not stop the rest), delete it from
+        storage, and forget any remembered refresh that handed it out.
+
+        :param key: the login id.
+        :param token: the login's token, if there is one.
+        """
+        if token is not None:
+            try:
+                revoke_token(self.http, self.settings, token)
+            except ProviderError as exc:
+                logger.warning(
+                    "Revoking the refresh token failed (%s); the user is logged"
+                    " out here anyway.",
+                    exc.reason,
+                )
+        self.storage.delete(key)
+        if token is not None:
+            self.coordinator.forget(token)
 
 
 def current_state() -> AppState:
