@@ -226,6 +226,74 @@ def _flag(value: object) -> bool:
     return bool(value)
 
 
+def _choice(key: str, value: object, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ConfigurationError(
+            f"ROCKETPUNCH_{key} must be one of {allowed}, got {value!r}."
+        )
+    return str(value)
+
+
+def _endpoints(
+    config: cabc.Mapping[str, t.Any], get: cabc.Callable[[str], t.Any]
+) -> dict[str, t.Any]:
+    """The provider URLs (and, in sandbox mode, the flavor's default scopes
+    and PKCE), checked: ``https://`` unless loopback or allowed."""
+    insecure = _flag(get("INSECURE_TRANSPORT"))
+    if not _flag(get("SANDBOX")):
+        revoke_url = get("REVOKE_URL")
+        return {
+            "authorize_url": _check_url(
+                "AUTHORIZE_URL", get("AUTHORIZE_URL"), insecure
+            ),
+            "token_url": _check_url("TOKEN_URL", get("TOKEN_URL"), insecure),
+            "revoke_url": None
+            if revoke_url is None
+            else _check_url("REVOKE_URL", revoke_url, insecure),
+            "userinfo_url": _check_url("USERINFO_URL", get("USERINFO_URL"), insecure),
+            "api_base_url": _check_url("API_BASE_URL", get("API_BASE_URL"), insecure),
+        }
+    spec = FLAVORS[_choice("SANDBOX_FLAVOR", get("SANDBOX_FLAVOR"), SANDBOX_FLAVORS)]
+    out: dict[str, t.Any] = {
+        "authorize_url": None,
+        "token_url": f"{SANDBOX_ORIGIN}/oauth/token",
+        "revoke_url": f"{SANDBOX_ORIGIN}/oauth/revoke" if spec.revocation else None,
+        "userinfo_url": SANDBOX_ORIGIN + spec.userinfo_path,
+        "api_base_url": f"{SANDBOX_ORIGIN}/api/v1/",
+    }
+    if "ROCKETPUNCH_SCOPES" not in config:
+        out["scopes"] = list(spec.client_scopes)
+    if "ROCKETPUNCH_USE_PKCE" not in config:
+        out["use_pkce"] = spec.requires_pkce
+    return out
+
+
+def _redirect_uri(value: object) -> str | None:
+    if value is None:
+        return None
+    parts = urlsplit(str(value))
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
+        raise ConfigurationError(
+            "ROCKETPUNCH_REDIRECT_URI must be an absolute http(s) URL without a"
+            f" fragment, got {value!r}."
+        )
+    return str(value)
+
+
+def _storage_url(value: object) -> str | None:
+    if not value:
+        return None
+    scheme = urlsplit(str(value)).scheme
+    if scheme.split("+")[0] not in STORAGE_SCHEMES:
+        # The URL itself is not shown: it may hold a password.
+        raise ConfigurationError(
+            "ROCKETPUNCH_STORAGE_URL must start with one of"
+            f" {', '.join(s + '://' for s in STORAGE_SCHEMES)}, got a URL with"
+            f" the scheme {scheme!r}."
+        )
+    return str(value)
+
+
 def load_settings(config: cabc.Mapping[str, t.Any]) -> Settings:
     """Read and validate the ``ROCKETPUNCH_*`` keys of ``config``.
 
@@ -236,53 +304,15 @@ def load_settings(config: cabc.Mapping[str, t.Any]) -> Settings:
         return config.get(f"ROCKETPUNCH_{key}", DEFAULTS[key])
 
     sandbox = _flag(get("SANDBOX"))
-    flavor = get("SANDBOX_FLAVOR")
-    if flavor not in SANDBOX_FLAVORS:
-        raise ConfigurationError(
-            f"ROCKETPUNCH_SANDBOX_FLAVOR must be one of {SANDBOX_FLAVORS}, got"
-            f" {flavor!r}."
-        )
-    insecure = _flag(get("INSECURE_TRANSPORT"))
+    flavor = _choice("SANDBOX_FLAVOR", get("SANDBOX_FLAVOR"), SANDBOX_FLAVORS)
     client_id = get("CLIENT_ID") or ("sandbox-client" if sandbox else None)
     client_secret = get("CLIENT_SECRET") or ("sandbox-secret" if sandbox else None)
     if not client_id:
         raise _missing("CLIENT_ID")
     if not client_secret:
         raise _missing("CLIENT_SECRET")
-
-    client_auth = get("CLIENT_AUTH")
-    if client_auth not in CLIENT_AUTH_METHODS:
-        raise ConfigurationError(
-            f"ROCKETPUNCH_CLIENT_AUTH must be one of {CLIENT_AUTH_METHODS}, got"
-            f" {client_auth!r}."
-        )
-    scopes_value = get("SCOPES")
-    use_pkce = _flag(get("USE_PKCE"))
-    userinfo_url = get("USERINFO_URL")
-    api_base_url = get("API_BASE_URL")
-    revoke_url = get("REVOKE_URL")
-    if sandbox:
-        spec = FLAVORS[flavor]
-        authorize_url: str | None = None
-        token_url = f"{SANDBOX_ORIGIN}/oauth/token"
-        api_base_url = f"{SANDBOX_ORIGIN}/api/v1/"
-        revoke_url = f"{SANDBOX_ORIGIN}/oauth/revoke" if spec.revocation else None
-        userinfo_url = SANDBOX_ORIGIN + spec.userinfo_path
-        if "ROCKETPUNCH_SCOPES" not in config:
-            scopes_value = list(spec.client_scopes)
-        if "ROCKETPUNCH_USE_PKCE" not in config:
-            use_pkce = spec.requires_pkce
-    else:
-        authorize_url = _check_url("AUTHORIZE_URL", get("AUTHORIZE_URL"), insecure)
-        token_url = _check_url("TOKEN_URL", get("TOKEN_URL"), insecure)
-        if revoke_url is not None:
-            revoke_url = _check_url("REVOKE_URL", revoke_url, insecure)
-        userinfo_url = _check_url("USERINFO_URL", userinfo_url, insecure)
-        api_base_url = _check_url("API_BASE_URL", api_base_url, insecure)
-    if not api_base_url.endswith("/"):
-        api_base_url += "/"
-
-    scopes = parse_scopes(scopes_value)
+    urls = _endpoints(config, get)
+    scopes = parse_scopes(urls.pop("scopes", get("SCOPES")))
     if not scopes:
         raise ConfigurationError("ROCKETPUNCH_SCOPES must name at least one scope.")
     prefix = str(get("URL_PREFIX"))
@@ -290,47 +320,26 @@ def load_settings(config: cabc.Mapping[str, t.Any]) -> Settings:
         raise ConfigurationError(
             f"ROCKETPUNCH_URL_PREFIX must start with '/', got {prefix!r}."
         )
-    redirect_uri = get("REDIRECT_URI")
-    if redirect_uri is not None:
-        parts = urlsplit(str(redirect_uri))
-        if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
-            raise ConfigurationError(
-                "ROCKETPUNCH_REDIRECT_URI must be an absolute http(s) URL without a"
-                f" fragment, got {redirect_uri!r}."
-            )
-    login_redirect = str(get("LOGIN_REDIRECT"))
-    storage_url = get("STORAGE_URL") or None
-    if (
-        storage_url is not None
-        and urlsplit(str(storage_url)).scheme.split("+")[0] not in STORAGE_SCHEMES
-    ):
-        raise ConfigurationError(
-            "ROCKETPUNCH_STORAGE_URL must start with one of"
-            f" {', '.join(s + '://' for s in STORAGE_SCHEMES)}, got a URL with"
-            f" the scheme {urlsplit(str(storage_url)).scheme!r}."
-        )
+    if not urls["api_base_url"].endswith("/"):
+        urls["api_base_url"] += "/"
     return Settings(
         client_id=str(client_id),
         client_secret=str(client_secret),
         scopes=scopes,
-        redirect_uri=redirect_uri,
+        redirect_uri=_redirect_uri(get("REDIRECT_URI")),
         url_prefix=prefix.rstrip("/"),
-        authorize_url=authorize_url,
-        token_url=token_url,
-        revoke_url=revoke_url,
-        userinfo_url=userinfo_url,
-        api_base_url=api_base_url,
-        client_auth=client_auth,
-        login_redirect=login_redirect,
+        client_auth=_choice("CLIENT_AUTH", get("CLIENT_AUTH"), CLIENT_AUTH_METHODS),
+        login_redirect=str(get("LOGIN_REDIRECT")),
         refresh_leeway=_number("REFRESH_LEEWAY", get("REFRESH_LEEWAY"), 0),
-        use_pkce=use_pkce,
+        use_pkce=urls.pop("use_pkce", _flag(get("USE_PKCE"))),
         timeout=_timeout(get("TIMEOUT")),
         sandbox=sandbox,
         sandbox_flavor=flavor,
-        insecure_transport=insecure,
+        insecure_transport=_flag(get("INSECURE_TRANSPORT")),
         login_ttl=_number("LOGIN_TTL", get("LOGIN_TTL"), 1),
         max_pending_logins=int(
             _number("MAX_PENDING_LOGINS", get("MAX_PENDING_LOGINS"), 1)
         ),
-        storage_url=str(storage_url) if storage_url is not None else None,
+        storage_url=_storage_url(get("STORAGE_URL")),
+        **urls,
     )
