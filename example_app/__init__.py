@@ -38,12 +38,19 @@ rp = RocketpunchOAuth()
 bp = Blueprint("example", __name__)
 
 
-def create_app(config: cabc.Mapping[str, t.Any] | None = None) -> Flask:
+def create_app(
+    config: cabc.Mapping[str, t.Any] | None = None,
+    *,
+    instance_path: str | None = None,
+) -> Flask:
     """Make the example app.
 
     Configuration comes from ``FLASK_*`` environment variables (for example
     ``FLASK_SECRET_KEY``, ``FLASK_ROCKETPUNCH_CLIENT_ID``,
     ``FLASK_ROCKETPUNCH_CLIENT_SECRET``), then from ``config``.
+
+    Under gunicorn, name the factory call:
+    ``gunicorn -w 4 'example_app:create_app()'``.
 
     - Without ``SECRET_KEY``, a random one is made for this run: sessions
       (and logins) do not survive a restart.
@@ -51,8 +58,11 @@ def create_app(config: cabc.Mapping[str, t.Any] | None = None) -> Flask:
       used instead of Rocketpunch.
 
     :param config: settings that override the environment (tests use it).
+    :param instance_path: the app's instance folder (an absolute path), where
+        the workers of one host share the file that lets one of them refresh
+        a token at a time; by default ``instance/`` beside the package.
     """
-    app = Flask(__name__)
+    app = Flask(__name__, instance_path=instance_path)
     app.config.from_prefixed_env()
     if config is not None:
         app.config.update(config)
