@@ -302,6 +302,36 @@ def test_lease_shorter_than_the_answer_keeps_the_browser_logged_in(
     assert burst.grants == 1, report
 
 
+# -- a coordination file that cannot be made ------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="refresh_sqlite.py catches sqlite3.Error only: the OSError of"
+    " os.makedirs escapes, and every request that refreshes answers 500",
+)
+def test_coordination_file_that_cannot_be_made_gives_no_500(tmp_path: Path) -> None:
+    """The coordination file's folder cannot be made (a read-only file
+    system, no write access, here a file in the way): each process refreshes
+    on its own, with a warning, as documented; never a 500."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the folder should be")
+    with herd(
+        tmp_path,
+        workers=WORKERS,
+        app=HOOKED_APP,
+        app_kwargs={"coordination_path": str(blocker / "refresh.sqlite3")},
+    ) as h:
+        burst = h.burst(SIZE)
+        output = h.servers[0].child.output()
+    report = figures([burst])
+    assert no_server_error(burst), report
+    assert "no answer" not in burst.statuses, report
+    # Uncoordinated, the processes may each refresh: one grant per process.
+    assert burst.grants <= WORKERS, report
+    assert "cannot be used" in output
+
+
 # -- invalid_grant ------------------------------------------------------------------
 
 

@@ -4,7 +4,8 @@ tests: ``gunicorn 'herd_support.app:create_app(instance_path=..., crash="before"
 It has the example app's pages (its blueprint, templates and cookie name)
 and configuration from ``FLASK_*`` variables, but its extension gets a
 :class:`HookedCoordinator`: the default SQLite coordinator, whose winner can
-be made to die, and whose lease can be made shorter than the settings give.
+be made to die, whose lease can be made shorter than the settings give, and
+whose file can be put where it cannot be made.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ def create_app(
     instance_path: str,
     crash: Crash | None = None,
     lease: float | None = None,
+    coordination_path: str | None = None,
 ) -> Flask:
     """The example app with a :class:`HookedCoordinator`.
 
@@ -88,6 +90,8 @@ def create_app(
     :param crash: when the first winner dies, or ``None``.
     :param lease: the coordinator's lease in seconds; by default what the
         extension would use (``2 * ROCKETPUNCH_TIMEOUT + 1``).
+    :param coordination_path: the coordination file, if not in the instance
+        folder.
     """
     # Named for the example app's package: its templates and static files.
     app = Flask("example_app", instance_path=instance_path)
@@ -96,7 +100,7 @@ def create_app(
     app.config.setdefault("ROCKETPUNCH_SCOPES", "profile email")
     settings = load_settings(app.config)
     coordinator = HookedCoordinator(
-        os.path.join(instance_path, SQLiteCoordinator.FILE_NAME),
+        coordination_path or os.path.join(instance_path, SQLiteCoordinator.FILE_NAME),
         crash=crash,
         marker=os.path.join(instance_path, CRASH_MARKER),
         lease=settings.refresh_lease if lease is None else lease,
