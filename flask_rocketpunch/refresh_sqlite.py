@@ -33,6 +33,10 @@ if t.TYPE_CHECKING:
 
 logger = logging.getLogger("flask_rocketpunch")
 
+#: What using the file can raise: SQLite's errors, and the OSError of making
+#: its folder (a read-only file system, no write access, a file in the way).
+_FILE_ERRORS = (sqlite3.Error, OSError)
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS rocketpunch_refreshes (
     stale TEXT PRIMARY KEY,
@@ -135,7 +139,7 @@ class SQLiteCoordinator:
         owner = f"{os.getpid()}-{secrets.token_hex(8)}"
         try:
             done = self._wait_for_turn(key, owner)
-        except sqlite3.Error as exc:
+        except _FILE_ERRORS as exc:
             return self._uncoordinated(exc, stale, do_refresh)
         if done is not None:
             return done, False
@@ -165,7 +169,7 @@ class SQLiteCoordinator:
                     "DELETE FROM rocketpunch_refreshes WHERE fresh = ?",
                     (refresh_key(token),),
                 )
-        except sqlite3.Error as exc:
+        except _FILE_ERRORS as exc:
             logger.warning("The refresh coordination file failed (%s).", exc)
 
     # -- steps --------------------------------------------------------------------
@@ -263,7 +267,7 @@ class SQLiteCoordinator:
                     "DELETE FROM rocketpunch_refreshes WHERE done_at < ?",
                     (now - self.window,),
                 )
-        except sqlite3.Error as exc:
+        except _FILE_ERRORS as exc:
             logger.warning("The refresh coordination file failed (%s).", exc)
 
     def _release(self, key: str, owner: str) -> None:
@@ -273,11 +277,11 @@ class SQLiteCoordinator:
                     "DELETE FROM rocketpunch_refreshes WHERE stale = ? AND owner = ?",
                     (key, owner),
                 )
-        except sqlite3.Error as exc:
+        except _FILE_ERRORS as exc:
             logger.warning("The refresh coordination file failed (%s).", exc)
 
     def _uncoordinated(
-        self, exc: sqlite3.Error, stale: Token, do_refresh: DoRefresh
+        self, exc: Exception, stale: Token, do_refresh: DoRefresh
     ) -> tuple[Token, bool]:
         if not self._warned:
             self._warned = True

@@ -305,11 +305,6 @@ def test_lease_shorter_than_the_answer_keeps_the_browser_logged_in(
 # -- a coordination file that cannot be made ------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="refresh_sqlite.py catches sqlite3.Error only: the OSError of"
-    " os.makedirs escapes, and every request that refreshes answers 500",
-)
 def test_coordination_file_that_cannot_be_made_gives_no_500(tmp_path: Path) -> None:
     """The coordination file's folder cannot be made (a read-only file
     system, no write access, here a file in the way): each process refreshes

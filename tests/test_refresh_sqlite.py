@@ -48,18 +48,7 @@ Unusable = cabc.Callable[[Path], Path]
 
 UNUSABLE = [
     pytest.param(a_directory_in_place_of_the_file, id="directory-in-place-of-file"),
-    pytest.param(
-        a_file_in_place_of_the_folder,
-        id="folder-cannot-be-made",
-        marks=pytest.mark.xfail(
-            strict=True,
-            raises=OSError,
-            reason="refresh_sqlite.py catches sqlite3.Error only: the OSError of"
-            " os.makedirs (read-only file system, no write access, a file in the"
-            " way) escapes refresh_once and forget, a 500 for every refresh and"
-            " every logout",
-        ),
-    ),
+    pytest.param(a_file_in_place_of_the_folder, id="folder-cannot-be-made"),
 ]
 
 
