@@ -7,6 +7,7 @@ during a refresh)."""
 from __future__ import annotations
 
 import collections.abc as cabc
+import contextlib
 import functools
 import logging
 import os
@@ -130,13 +131,6 @@ def test_file_lost_during_a_failed_refresh_raises_the_failure(
     assert "coordination file failed" in caplog.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="refresh_sqlite.py: on a new file, PRAGMA journal_mode=WAL does not"
-    " wait for a lock another process holds (SQLite answers 'database is"
-    " locked' at once); the coordinator then refreshes uncoordinated, and a"
-    " second process refreshes the same token again",
-)
 def test_new_file_locked_by_another_process_still_coordinates(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -163,3 +157,5 @@ def test_new_file_locked_by_another_process_still_coordinates(
     assert "cannot be used" not in caplog.text
     assert first == (FRESH, True)
     assert second == (FRESH, False)
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
