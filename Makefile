@@ -102,6 +102,7 @@ services-stop:
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/herd.py
 
 clean:
 	rm -rf docs/_build build dist htmlcov test-artifacts .coverage .coverage.* \

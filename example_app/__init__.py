@@ -39,7 +39,11 @@ rp = RocketpunchOAuth()
 bp = Blueprint("example", __name__)
 
 
-def create_app(config: cabc.Mapping[str, t.Any] | None = None) -> Flask:
+def create_app(
+    config: cabc.Mapping[str, t.Any] | None = None,
+    *,
+    instance_path: str | None = None,
+) -> Flask:
     """Make the example app.
 
     Configuration comes from ``FLASK_*`` environment variables (for example
@@ -48,14 +52,20 @@ def create_app(config: cabc.Mapping[str, t.Any] | None = None) -> Flask:
     ``FLASK_ROCKETPUNCH_STORAGE_URL``) for server-side token storage, then
     from ``config``.
 
+    Under gunicorn, name the factory call:
+    ``gunicorn -w 4 'example_app:create_app()'``.
+
     - Without ``SECRET_KEY``, a random one is made for this run: sessions
       (and logins) do not survive a restart.
     - Without ``ROCKETPUNCH_CLIENT_ID``, the built-in sandbox provider is
       used instead of Rocketpunch.
 
     :param config: settings that override the environment (tests use it).
+    :param instance_path: the app's instance folder (an absolute path), where
+        the workers of one host share the file that lets one of them refresh
+        a token at a time; by default ``instance/`` beside the package.
     """
-    app = Flask(__name__)
+    app = Flask(__name__, instance_path=instance_path)
     app.config.from_prefixed_env()
     # Where tokens are kept: redis://..., postgresql+psycopg://...,
     # sqlite:///...; unset, they stay encrypted in the session cookie.

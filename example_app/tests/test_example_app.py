@@ -3,10 +3,12 @@ and Flask's test client, no mocks."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from flask.testing import FlaskClient
 
+from example_app import create_app
 from flask_rocketpunch.sandbox import SandboxProvider
 from flask_rocketpunch.testing import (
     complete_login,
@@ -125,3 +127,18 @@ def test_logout_revokes_the_refresh_token(
     assert token.refresh_token is not None
     assert sandbox.refresh_tokens[token.refresh_token].revoked
     assert client.get("/dashboard").status_code == 302
+
+
+def test_refreshes_are_coordinated_in_the_chosen_instance_folder(
+    tmp_path: Path,
+) -> None:
+    # Gunicorn: 'example_app:create_app(instance_path="/srv/app/instance")'.
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "example-app-tests"},
+        instance_path=str(tmp_path),
+    )
+    assert app.instance_path == str(tmp_path)
+    client = app.test_client()
+    login_as(client, expires_in=0)
+    assert client.get("/api/me").status_code == 200
+    assert (tmp_path / "rocketpunch-refresh.sqlite3").exists()
