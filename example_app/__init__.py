@@ -19,6 +19,7 @@ from __future__ import annotations
 import collections.abc as cabc
 import os
 import secrets
+import tempfile
 import typing as t
 
 from flask import Blueprint, Flask, jsonify, render_template, url_for
@@ -87,11 +88,11 @@ def create_app(
     )
 
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = secrets.token_urlsafe(32)
+        app.config["SECRET_KEY"] = _instance_secret_key(app)
         app.logger.warning(
-            "example_app: SECRET_KEY is not set; using a random key made at start."
-            " Sessions and logins reset when the server restarts. Set"
-            " FLASK_SECRET_KEY to keep them."
+            "example_app: SECRET_KEY is not set; using a random key kept in"
+            " the instance folder, shared by every worker process. Set"
+            " FLASK_SECRET_KEY in production."
         )
     if not app.config.get("ROCKETPUNCH_CLIENT_ID"):
         app.config["ROCKETPUNCH_SANDBOX"] = True
@@ -105,6 +106,28 @@ def create_app(
         )
     app.register_blueprint(bp)
     return app
+
+
+def _instance_secret_key(app: Flask) -> str:
+    """A random secret key made once and kept in the app's instance folder,
+    so every worker process of a server (gunicorn ``-w 4``) signs and reads
+    the same session cookies, and logins survive a restart."""
+    path = os.path.join(app.instance_path, "example-secret-key")
+    os.makedirs(app.instance_path, exist_ok=True)
+    if not os.path.exists(path):
+        # Written whole under another name, then linked into place: a worker
+        # starting at the same moment reads either no file or the whole key.
+        fd, draft = tempfile.mkstemp(dir=app.instance_path)
+        with os.fdopen(fd, "w", encoding="ascii") as new:
+            new.write(secrets.token_urlsafe(32))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another worker was first: use its key
+        finally:
+            os.unlink(draft)
+    with open(path, encoding="ascii") as existing:
+        return existing.read().strip()
 
 
 @bp.get("/")

@@ -133,7 +133,10 @@ class RocketpunchOAuth:
             ext=self,
             settings=settings,
             storage=storage,
-            coordinator=RefreshCoordinator(shared),
+            # The shared coordinator keeps the outcomes for the idempotency
+            # window; this process only joins the threads of one burst, so
+            # that a logout in another process is honoured here too.
+            coordinator=RefreshCoordinator(shared, remember=2.0),
         )
         if settings.sandbox:
             state.sandbox = _mount_sandbox(app, state)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from flask.testing import FlaskClient
 
 from example_app import create_app
@@ -142,3 +143,15 @@ def test_refreshes_are_coordinated_in_the_chosen_instance_folder(
     login_as(client, expires_in=0)
     assert client.get("/api/me").status_code == 200
     assert (tmp_path / "rocketpunch-refresh.sqlite3").exists()
+
+
+def test_without_a_secret_key_every_worker_shares_one_kept_in_the_instance_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("FLASK_SECRET_KEY", raising=False)
+    first = create_app({"TESTING": True}, instance_path=str(tmp_path))
+    second = create_app({"TESTING": True}, instance_path=str(tmp_path))
+
+    assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"]
+    assert len(first.config["SECRET_KEY"]) >= 40
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["example-secret-key"]
