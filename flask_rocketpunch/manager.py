@@ -41,6 +41,7 @@ class TokenManager:
     """
 
     __slots__ = (
+        "_failed",
         "_known",
         "_read",
         "_refreshed",
@@ -79,6 +80,9 @@ class TokenManager:
         #: request reads the storage once however many API calls it makes.
         self._known: Token | None = None
         self._read = False
+        #: A refresh failed for lack of an answer in this request: the valid
+        #: token is used for the rest of it, without paying the wait again.
+        self._failed = False
 
     def _load(self) -> Token | None:
         if not self._read:
@@ -126,12 +130,15 @@ class TokenManager:
             return token
         if not token.needs_refresh(now, self.settings.refresh_leeway):
             return token
+        if self._failed and token.expires_at > now:
+            return token
         if not token.refresh_token and token.expires_at > now:
             # Nothing to refresh with: use it until it expires.
             return token
         try:
             return self.refresh(token)
         except (ProviderError, StorageError):
+            self._failed = True
             if token.expires_at > now:
                 logger.warning(
                     "Refreshing the token failed; the current one is still valid for"

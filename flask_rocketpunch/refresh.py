@@ -32,6 +32,15 @@ from .tokens import Token
 if t.TYPE_CHECKING:
     from flask import Flask
 
+#: Failures of the provider (``ProviderError.reason``) that a shared
+#: coordinator tells the processes waiting for the same refresh, for
+#: :data:`UNAVAILABLE_FOR` seconds, instead of letting each of them call a
+#: provider that is down or too slow again. Any other failure (an answer that
+#: was unusable: the refresh token may be spent) frees the refresh at once.
+SHARED_FAILURES = frozenset({"timeout", "connection", "server_error"})
+#: Seconds a shared provider failure is told to the waiting processes.
+UNAVAILABLE_FOR = 1.0
+
 #: Makes a new token from a stale one at the token endpoint.
 DoRefresh = cabc.Callable[[Token], Token]
 #: Reads the login's token from storage again (``None``: no token any more).
@@ -90,6 +99,9 @@ def refresh_key(token: Token) -> str:
 class _Slot:
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
     users: int = 0
+    #: What the refresh raised, for the threads that waited for it (a later
+    #: request makes a new slot and tries again).
+    failure: BaseException | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -175,7 +187,9 @@ class RefreshCoordinator:
         :param key: the login id the token is stored under.
         :return: the new token, and whether this call made the refresh.
         :raises OAuthError: what ``do_refresh`` raised (an OAuth error is
-            shared with the waiting threads; other errors are not remembered).
+            remembered like a token; another error is shared with the threads
+            that were waiting for that refresh, and the next request tries
+            again).
         """
         slot_key = self._key(token)
         with self._guard:
@@ -191,6 +205,10 @@ class RefreshCoordinator:
                     outcome = self._recent(slot_key)
                 if outcome is not None:
                     return self._replay(outcome)
+                if slot.failure is not None:
+                    # The refresh this thread waited for failed (a provider
+                    # that is down or slow): do not call it again at once.
+                    raise slot.failure
                 try:
                     if self.shared is None:
                         new, performed = do_refresh(token), True
@@ -201,6 +219,9 @@ class RefreshCoordinator:
                 except OAuthError as exc:
                     with self._guard:
                         self._store(slot_key, _Outcome(self._clock(), None, exc))
+                    raise
+                except Exception as exc:
+                    slot.failure = exc
                     raise
                 with self._guard:
                     self._store(slot_key, _Outcome(self._clock(), new, None))

@@ -25,7 +25,13 @@ import typing as t
 
 from .crypto import KeyRing, keyring_for
 from .exceptions import ConfigurationError, OAuthError, ProviderError
-from .refresh import DoRefresh, Reload, refresh_key
+from .refresh import (
+    SHARED_FAILURES,
+    UNAVAILABLE_FOR,
+    DoRefresh,
+    Reload,
+    refresh_key,
+)
 from .tokens import Token, open_token, seal_token
 
 if t.TYPE_CHECKING:
@@ -53,6 +59,13 @@ CREATE TABLE IF NOT EXISTS rocketpunch_refreshes (
 """
 
 
+def _unavailable(error: str | None) -> bool:
+    """Whether a recorded failure is the provider's being down or slow (kept
+    about a second, for the processes that waited for it), not an OAuth
+    error (kept for the whole window)."""
+    return error is not None and '"unavailable"' in error
+
+
 class SQLiteCoordinator:
     """One refresh per stale token across the processes of one host.
 
@@ -64,6 +77,9 @@ class SQLiteCoordinator:
     :param window: seconds an outcome is kept for requests that still carry
         the old token.
     :param poll: seconds between two looks of a waiting process.
+    :param unavailable_for: seconds a refresh that failed for lack of an
+        answer (see :data:`~flask_rocketpunch.refresh.SHARED_FAILURES`) is
+        told to the processes that waited for it.
     :param clock: the time source (seconds since the epoch; shared between
         processes, so not monotonic).
     :param sleep: waits between two looks.
@@ -82,6 +98,7 @@ class SQLiteCoordinator:
         lease: float = 11.0,
         window: float = 60.0,
         poll: float = 0.02,
+        unavailable_for: float = UNAVAILABLE_FOR,
         clock: cabc.Callable[[], float] = time.time,
         sleep: cabc.Callable[[float], None] = time.sleep,
     ) -> None:
@@ -90,6 +107,7 @@ class SQLiteCoordinator:
         self.lease = lease
         self.window = window
         self.poll = poll
+        self.unavailable_for = unavailable_for
         self.clock = clock
         self.sleep = sleep
         self._ready = False
@@ -172,6 +190,14 @@ class SQLiteCoordinator:
         except OAuthError as exc:
             self._finish(key, owner, error=exc)
             raise
+        except ProviderError as exc:
+            if exc.reason not in SHARED_FAILURES:
+                self._release(key, owner)
+                raise
+            # Down or too slow: the processes waiting for this refresh take
+            # the same answer instead of calling a struggling provider again.
+            self._finish(key, owner, unavailable=exc)
+            raise
         except BaseException:
             self._release(key, owner)
             raise
@@ -235,7 +261,8 @@ class SQLiteCoordinator:
         ).fetchone()
         if row is not None:
             lease_until, outcome, error, done_at = row
-            if done_at is not None and now - done_at <= self.window:
+            keep = self.unavailable_for if _unavailable(error) else self.window
+            if done_at is not None and now - done_at <= keep:
                 return outcome, error, done_at
             if done_at is None and lease_until > now:
                 return None, None, None
@@ -249,6 +276,10 @@ class SQLiteCoordinator:
     def _replay(self, key: str, outcome: str | None, error: str | None) -> Token:
         if error is not None:
             data = json.loads(error)
+            if "unavailable" in data:
+                raise ProviderError(
+                    str(data["unavailable"]), reason=str(data["reason"])
+                )
             raise OAuthError(str(data.get("error")), data.get("description"))
         token = open_token(outcome or "", self._keyring(), key)
         if token is None:
@@ -266,6 +297,7 @@ class SQLiteCoordinator:
         *,
         token: Token | None = None,
         error: OAuthError | None = None,
+        unavailable: ProviderError | None = None,
     ) -> None:
         now = self.clock()
         sealed = seal_token(token, self._keyring(), key) if token is not None else None
@@ -273,6 +305,10 @@ class SQLiteCoordinator:
         if error is not None:
             failure = json.dumps(
                 {"error": error.error, "description": error.error_description}
+            )
+        elif unavailable is not None:
+            failure = json.dumps(
+                {"unavailable": unavailable.message, "reason": unavailable.reason}
             )
         fresh = refresh_key(token) if token is not None else None
         try:

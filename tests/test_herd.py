@@ -244,18 +244,12 @@ def test_provider_slower_than_the_lease_neither_fails_nor_logs_out(
     assert burst.logged_in, report
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="A refresh that fails for lack of an answer is not shared: every"
-    " waiting request calls the token endpoint again in turn (refresh.py keeps"
-    " only OAuth errors; refresh_sqlite.py releases the lease), and each"
-    " request tries twice (the decorator, then rocketpunch.userinfo(): the"
-    " manager retries a failed refresh on its next call). 32 requests make 64"
-    " calls to a provider that is already slow, one after another.",
-)
 def test_provider_slower_than_the_lease_gets_one_call_per_process(
     slow_provider_burst: Burst,
 ) -> None:
+    """A refresh that fails for lack of an answer is shared with the requests
+    that waited for it, in the process and across processes, and a request
+    does not try again once it failed: a slow provider is not hammered."""
     burst = slow_provider_burst
     assert burst.grants <= WORKERS, figures([burst])
 

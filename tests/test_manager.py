@@ -297,13 +297,16 @@ def test_provider_down_with_token_expired_is_a_provider_error(
     assert m.storage.get(LOGIN) == token
 
 
-def test_provider_down_is_retried_on_the_next_call(
+def test_provider_down_is_tried_once_per_request_and_again_by_the_next(
     make_manager: ManagerFactory, stored: Issue, rocketpunch_provider: SandboxProvider
 ) -> None:
     token = stored(100)
     m = make_manager(token)
     with misbehave(rocketpunch_provider, token_status=503):
         assert m.manager.valid_token() == token
+    assert m.manager.valid_token() == token  # not again in the same request
+    assert len(rocketpunch_provider.requests_to("token")) == 1
+    m = make_manager(None, storage=m.storage)
     fresh = m.manager.valid_token()
     assert fresh.access_token == newest_access_token(rocketpunch_provider)
     assert fresh != token

@@ -12,6 +12,7 @@ import itertools
 import multiprocessing
 import os
 import threading
+import time
 import typing as t
 from pathlib import Path
 
@@ -136,19 +137,46 @@ def test_an_oauth_error_is_shared_with_the_waiters_and_late_callers(
     assert others.calls == []
 
 
-def test_a_failure_that_is_not_an_oauth_error_frees_the_refresh_at_once(
-    make: Make,
-) -> None:
+def test_an_unusable_answer_frees_the_refresh_at_once(make: Make) -> None:
+    """The provider answered, but not with a token: its refresh token may be
+    spent, so the next request tries again (and learns it from the provider)."""
     stale, new = make_token("stale"), make_token("new")
-    down = ProviderError("Rocketpunch is down.", reason="connection")
+    broken = ProviderError("Not JSON.", reason="invalid_response")
 
     with pytest.raises(ProviderError):
-        make().refresh_once("login", stale, Refresher(new, error=down), lambda: stale)
+        make().refresh_once("login", stale, Refresher(new, error=broken), lambda: stale)
     retried = Refresher(new)
     result = make().refresh_once("login", stale, retried, lambda: stale)
 
     assert result == (new, True)
     assert retried.calls == [stale]
+
+
+def test_a_provider_that_is_down_is_told_to_waiters_then_tried_again(
+    make: Make,
+) -> None:
+    """Down or too slow: the processes that wanted the same refresh take the
+    failure (and keep their valid token) instead of calling it again at once;
+    a moment later the refresh is free."""
+    stale, new = make_token("stale"), make_token("new")
+    down = ProviderError("Rocketpunch is down.", reason="connection")
+
+    with pytest.raises(ProviderError):
+        make(unavailable_for=0.3).refresh_once(
+            "login", stale, Refresher(new, error=down), lambda: stale
+        )
+    waiter = Refresher(new)
+    with pytest.raises(ProviderError) as told:
+        make(unavailable_for=0.3).refresh_once("login", stale, waiter, lambda: stale)
+    assert told.value.reason == "connection"
+    assert waiter.calls == []
+
+    time.sleep(0.4)  # a lower bound: the shared failure has lapsed
+    result = make(unavailable_for=0.3).refresh_once(
+        "login", stale, waiter, lambda: stale
+    )
+    assert result == (new, True)
+    assert waiter.calls == [stale]
 
 
 def test_a_wait_that_runs_out_raises_refresh_pending(make: Make) -> None:

@@ -1000,7 +1000,7 @@ def test_redis_stalling_after_the_provider_call_loses_no_token(
 
     def fail_while_redis_stalls(token: Token) -> Token:
         redis_client.client_pause(1500, all=False)
-        raise ProviderError("Rocketpunch is down.", reason="connection")
+        raise ProviderError("Not a token.", reason="invalid_response")
 
     try:
         result = coordinator.refresh_once(

@@ -57,7 +57,13 @@ from redis.retry import Retry
 from ..crypto import KeyRing, keyring_for
 from ..exceptions import ConfigurationError, OAuthError, ProviderError, StorageError
 from ..logs import neutral
-from ..refresh import DoRefresh, Reload, refresh_key
+from ..refresh import (
+    SHARED_FAILURES,
+    UNAVAILABLE_FOR,
+    DoRefresh,
+    Reload,
+    refresh_key,
+)
 from ..settings import load_settings
 from ..tokens import Token, open_token, seal_token
 from .base import SealedStorage
@@ -263,6 +269,9 @@ class RedisCoordinator:
     :param window: seconds an outcome is kept for requests that still carry
         the old token.
     :param poll: seconds between two looks of a waiting process.
+    :param unavailable_for: seconds a refresh that failed for lack of an
+        answer (see :data:`~flask_rocketpunch.refresh.SHARED_FAILURES`) is
+        told to the processes that waited for it.
     :param clock: the time source, for the end of a wait.
     :param sleep: waits between two looks.
 
@@ -277,6 +286,7 @@ class RedisCoordinator:
         lease: float | None = None,
         window: float = 60.0,
         poll: float = 0.02,
+        unavailable_for: float = UNAVAILABLE_FOR,
         clock: cabc.Callable[[], float] = time.time,
         sleep: cabc.Callable[[float], None] = time.sleep,
     ) -> None:
@@ -295,6 +305,7 @@ class RedisCoordinator:
         self.window = window
         #: Seconds between two looks of a waiting process.
         self.poll = poll
+        self.unavailable_for = unavailable_for
         self.clock = clock
         self.sleep = sleep
         #: Gives the key ring that seals outcomes; bound by :meth:`init_app`.
@@ -385,6 +396,13 @@ class RedisCoordinator:
             except OAuthError as exc:
                 self._finish(lock, done, name, owner, error=exc)
                 raise
+            except ProviderError as exc:
+                if exc.reason in SHARED_FAILURES:
+                    # Down or too slow: the waiters take the same answer.
+                    self._finish(lock, done, name, owner, unavailable=exc)
+                else:
+                    self._release(lock, owner)
+                raise
             except BaseException:
                 self._release(lock, owner)
                 raise
@@ -447,6 +465,9 @@ class RedisCoordinator:
 
     def _replay(self, name: str, outcome: str) -> Token:
         kind, _, body = outcome.partition(":")
+        if kind == "u":
+            data = json.loads(body)
+            raise ProviderError(str(data["message"]), reason=str(data["reason"]))
         if kind == "e":
             try:
                 data = json.loads(body)
@@ -472,11 +493,18 @@ class RedisCoordinator:
         *,
         token: Token | None = None,
         error: OAuthError | None = None,
+        unavailable: ProviderError | None = None,
     ) -> None:
         """Record the outcome for the waiters and release the lock. A failure
         is logged, not raised: the caller still gets its new token."""
         keys = [lock, done]
-        if token is not None:
+        window = self.window
+        if unavailable is not None:
+            outcome = "u:" + json.dumps(
+                {"message": unavailable.message, "reason": unavailable.reason}
+            )
+            window = self.unavailable_for
+        elif token is not None:
             outcome = "t:" + seal_token(token, self._keyring(), name)
             keys.append(self._key("fresh", refresh_key(token)))
         else:
@@ -490,7 +518,7 @@ class RedisCoordinator:
             )
         try:
             self._finish_script(
-                keys=keys, args=[owner, outcome, _milliseconds(self.window), name]
+                keys=keys, args=[owner, outcome, _milliseconds(window), name]
             )
         except RedisError as exc:
             _log_failure("recording the outcome of a token refresh", exc)
