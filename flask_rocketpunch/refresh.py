@@ -177,18 +177,18 @@ class RefreshCoordinator:
         :raises OAuthError: what ``do_refresh`` raised (an OAuth error is
             shared with the waiting threads; other errors are not remembered).
         """
-        key = self._key(token)
+        slot_key = self._key(token)
         with self._guard:
-            outcome = self._recent(key)
+            outcome = self._recent(slot_key)
             if outcome is None:
-                slot = self._slots.setdefault(key, _Slot())
+                slot = self._slots.setdefault(slot_key, _Slot())
                 slot.users += 1
         if outcome is not None:
             return self._replay(outcome)
         try:
             with slot.lock:
                 with self._guard:
-                    outcome = self._recent(key)
+                    outcome = self._recent(slot_key)
                 if outcome is not None:
                     return self._replay(outcome)
                 try:
@@ -200,16 +200,16 @@ class RefreshCoordinator:
                         )
                 except OAuthError as exc:
                     with self._guard:
-                        self._store(key, _Outcome(self._clock(), None, exc))
+                        self._store(slot_key, _Outcome(self._clock(), None, exc))
                     raise
                 with self._guard:
-                    self._store(key, _Outcome(self._clock(), new, None))
+                    self._store(slot_key, _Outcome(self._clock(), new, None))
                 return new, performed
         finally:
             with self._guard:
                 slot.users -= 1
                 if slot.users == 0:
-                    self._slots.pop(key, None)
+                    self._slots.pop(slot_key, None)
 
     @staticmethod
     def _replay(outcome: _Outcome) -> tuple[Token, bool]:

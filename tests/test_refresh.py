@@ -235,6 +235,36 @@ def test_oldest_outcomes_are_forgotten_beyond_max_outcomes() -> None:
     assert do_refresh.calls == 4
 
 
+class RecordingShared:
+    """A shared coordinator that refreshes at once and records what it got."""
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+
+    def init_app(self, app: t.Any) -> None:
+        pass
+
+    def refresh_once(
+        self,
+        key: str,
+        stale: Token,
+        do_refresh: cabc.Callable[[Token], Token],
+        reload: cabc.Callable[[], Token | None],
+    ) -> tuple[Token, bool]:
+        self.keys.append(key)
+        return do_refresh(stale), True
+
+    def forget(self, token: Token) -> None:
+        pass
+
+
+def test_shared_coordinator_is_given_the_login_id() -> None:
+    shared = RecordingShared()
+    coordinator = RefreshCoordinator(shared)
+    assert coordinator.refresh(OLD, Counter(), key="login-1") == (NEW, True)
+    assert shared.keys == ["login-1"]
+
+
 # -- TokenManager against a real token endpoint ------------------------------------
 
 
