@@ -17,6 +17,9 @@ from flask import Flask
 from flask_rocketpunch import RocketpunchOAuth, TokenStorage
 from flask_rocketpunch.sandbox import SandboxProvider, SandboxServer
 
+# The PostgreSQL fixtures (database_url, pg_engine).
+pytest_plugins = ["services"]
+
 
 @pytest.fixture
 def provider() -> SandboxProvider:
