@@ -42,6 +42,11 @@ def token_app(
     app = Flask(name)
     app.config.update(config)
     RocketpunchOAuth(app, storage=storage)
+    return add_token_view(app)
+
+
+def add_token_view(app: Flask) -> Flask:
+    """Add the ``/token`` page of :func:`token_app` to ``app``."""
 
     @app.get("/token")
     @login_required_rocketpunch
@@ -120,6 +125,7 @@ class TcpRelay:
         self.target = target
         self.port = 0
         self._listener: socket.socket | None = None
+        self._acceptor: threading.Thread | None = None
         self._open: set[socket.socket] = set()
         self._lock = threading.Lock()
 
@@ -131,11 +137,16 @@ class TcpRelay:
         listener.settimeout(0.05)
         self.port = listener.getsockname()[1]
         self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+        self._acceptor = threading.Thread(
+            target=self._accept, args=(listener,), daemon=True
+        )
+        self._acceptor.start()
         return self
 
     def stop(self) -> None:
         listener, self._listener = self._listener, None
+        if self._acceptor is not None:
+            self._acceptor.join()  # it sees the listener is no longer current
         if listener is not None:
             listener.close()
         with self._lock:

@@ -7,7 +7,7 @@ from click.testing import Result
 from dance import CLIENT_ID, CLIENT_SECRET, SECRET_KEY, AppFactory
 from flask import Flask
 
-from flask_rocketpunch import RocketpunchOAuth
+from flask_rocketpunch import MemoryStorage, RocketpunchOAuth
 
 KEYS = [
     "CLIENT_ID",
@@ -175,3 +175,4 @@ def test_purge_has_nothing_to_do_for_the_session_storage(make_app: AppFactory) -
     assert "SessionStorage expires tokens on its own: nothing needs purging." in (
         result.output
     )
+    assert MemoryStorage().purge() == 0

@@ -6,6 +6,7 @@ threads and processes, with the failures a user would notice."""
 from __future__ import annotations
 
 import collections.abc as cabc
+import dataclasses
 import hashlib
 import logging
 import multiprocessing
@@ -23,6 +24,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sql_support import (
     WAIT,
     TcpRelay,
+    add_token_view,
     as_login,
     die_while_refreshing,
     get_token,
@@ -35,11 +37,15 @@ from flask_rocketpunch import (
     OAuthError,
     RocketpunchOAuth,
     Token,
+    current_token,
+    rocketpunch,
     token_refreshed,
 )
 from flask_rocketpunch.exceptions import StorageError
 from flask_rocketpunch.extension import LOGIN_ID_KEY
+from flask_rocketpunch.refresh_sqlite import SQLiteCoordinator
 from flask_rocketpunch.sandbox import SandboxProvider
+from flask_rocketpunch.storage import storage_from_url
 from flask_rocketpunch.storage.sql_refresh import SQLAlchemyCoordinator
 from flask_rocketpunch.storage.sqlalchemy import SQLAlchemyStorage
 from flask_rocketpunch.testing import complete_login, login_as
@@ -153,6 +159,10 @@ def test_a_stored_token_is_read_back_until_deleted(storage: SQLAlchemyStorage) -
     storage.delete("login-a")
     assert storage.get("login-a") is None
     storage.delete("login-a")  # twice is fine
+    without_refresh = dataclasses.replace(token, refresh_token=None)
+    storage.set("login-a", without_refresh)
+    assert storage.get("login-a") == without_refresh
+    storage.coordinator().forget(without_refresh)  # nothing to forget
 
 
 def test_each_login_keeps_its_own_token(storage: SQLAlchemyStorage) -> None:
@@ -401,6 +411,11 @@ def test_storage_url_makes_a_storage_with_its_table_and_coordinator(
         storage.engine.dispose()
 
 
+def test_a_storage_url_of_another_database_names_the_ones_supported() -> None:
+    with pytest.raises(ConfigurationError, match="postgresql\\+psycopg:// or sqlite"):
+        storage_from_url("mysql://user@127.0.0.1/db")
+
+
 def test_from_url_creates_the_table_once_the_database_is_back(
     tmp_path: Path,
 ) -> None:
@@ -473,9 +488,18 @@ def test_a_storage_url_that_cannot_be_used_says_how_to_write_one(url: str) -> No
     assert "s3cr3t-pw" not in caught.value.message
 
 
+def test_a_storage_not_set_up_with_an_app_says_so(
+    engines: cabc.Callable[[], sa.Engine],
+) -> None:
+    with pytest.raises(ConfigurationError, match="not set up with an app"):
+        SQLAlchemyStorage(engines()).set("login-a", make_token())
+
+
 def test_something_else_than_an_engine_or_db_is_refused() -> None:
     with pytest.raises(TypeError, match="Engine or a Flask-SQLAlchemy db"):
         SQLAlchemyStorage("sqlite:///tokens.db")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="ttl"):
+        SQLAlchemyStorage(sa.create_engine("sqlite://"), ttl=0)
 
 
 def test_an_explicit_lease_must_outlast_two_timeouts(tmp_path: Path) -> None:
@@ -532,6 +556,21 @@ def test_login_then_refresh_through_an_app(
     assert [row.previous_hash] == [sha(token) for token in used]
 
 
+def test_an_expired_token_without_refresh_token_logs_out_and_deletes_the_row(
+    storage: SQLAlchemyStorage,
+    config: dict[str, t.Any],
+    rocketpunch_provider: SandboxProvider,
+) -> None:
+    app = token_app(config, storage)
+    client = app.test_client()
+    token = login_as(client, provider=rocketpunch_provider, expires_in=0)
+    storage.set(login_id_of(client), dataclasses.replace(token, refresh_token=None))
+
+    assert get_token(client)[0] == 401
+    assert rows_of(storage) == []
+    assert rocketpunch_provider.grant_counts()["refresh_token"] == 0
+
+
 def test_a_rejected_refresh_token_logs_out_and_deletes_the_row(
     storage: SQLAlchemyStorage,
     config: dict[str, t.Any],
@@ -575,18 +614,29 @@ def stale_login(
     return login_id_of(client)
 
 
+@pytest.mark.parametrize("host_file", [False, True], ids=["own", "host-file"])
 def test_one_refresh_across_threads_each_with_its_own_app_and_engine(
     storage: SQLAlchemyStorage,
     engines: cabc.Callable[[], sa.Engine],
     config: dict[str, t.Any],
     rocketpunch_provider: SandboxProvider,
+    tmp_path: Path,
+    host_file: bool,
 ) -> None:
+    """With the storage's own coordinator, or with the per-host SQLite file
+    of one host's workers (``coordinator=SQLiteCoordinator(...)``)."""
     login_id = stale_login(storage, config, rocketpunch_provider)
     rocketpunch_provider.faults.token_delay = 0.2
-    clients = [
-        as_login(token_app(config, SQLAlchemyStorage(engines()), f"w{n}"), login_id)
-        for n in range(6)
-    ]
+    apps = []
+    for number in range(6):
+        app = Flask(f"w{number}")
+        app.config.update(config)
+        coordinator = SQLiteCoordinator(tmp_path / "refresh.db") if host_file else None
+        RocketpunchOAuth(
+            app, storage=SQLAlchemyStorage(engines()), coordinator=coordinator
+        )
+        apps.append(add_token_view(app))
+    clients = [as_login(app, login_id) for app in apps]
     start = threading.Barrier(len(clients))
 
     def work(number: int) -> tuple[int, t.Any]:
@@ -625,6 +675,79 @@ def test_one_rejected_refresh_across_threads_logs_every_one_out(
     assert rocketpunch_provider.grant_counts()["refresh_token"] == 1
     assert [status for status, _ in results] == [401] * len(clients)
     assert rows_of(storage) == []
+
+
+def wait_for(condition: cabc.Callable[[], bool]) -> None:
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never came true"
+        time.sleep(0.01)
+
+
+def test_a_logout_while_another_request_refreshes_is_not_undone(
+    storage: SQLAlchemyStorage,
+    config: dict[str, t.Any],
+    rocketpunch_provider: SandboxProvider,
+) -> None:
+    """The refreshing request may finish first (and answer with the new
+    token) or after (and answer "log in again"); either way the login is
+    over once both are done."""
+    app = token_app({**config, "ROCKETPUNCH_REVOKE_URL": None}, storage)
+    refreshing = app.test_client()
+    login_as(refreshing, provider=rocketpunch_provider, expires_in=60)
+    other_tab = as_login(app, login_id_of(refreshing))
+    rocketpunch_provider.faults.token_delay = 0.5
+    answers: list[tuple[int, t.Any]] = []
+    request = threading.Thread(target=lambda: answers.append(get_token(refreshing)))
+    request.start()
+    wait_for(lambda: rocketpunch_provider.grant_counts()["refresh_token"] == 1)
+
+    assert other_tab.post("/auth/rocketpunch/logout").status_code == 303
+    request.join(WAIT)
+
+    assert answers
+    assert answers[0][0] in (200, 401)
+    assert rows_of(storage) == []
+    assert get_token(refreshing)[0] == 401
+
+
+def test_a_request_holding_a_long_replaced_token_uses_the_stored_one(
+    engines: cabc.Callable[[], sa.Engine],
+    config: dict[str, t.Any],
+    rocketpunch_provider: SandboxProvider,
+) -> None:
+    """A request read the token, then another process refreshed it, longer
+    ago than the window when the first one needs it: its refresh token must
+    not be sent again; the stored token is used."""
+    writer = SQLAlchemyStorage(engines(), window=0)
+    writer.create_table()
+    refresher = as_login(token_app(config, writer, "refresher"), "")
+    login_as(refresher, provider=rocketpunch_provider, expires_in=60)
+    login_id = login_id_of(refresher)
+    slow_app = token_app(config, SQLAlchemyStorage(engines(), window=0), "slow")
+    has_read, go_on = threading.Event(), threading.Event()
+
+    @slow_app.get("/posts")
+    def posts() -> dict[str, int]:
+        assert current_token() is not None  # read before the other refresh
+        has_read.set()
+        go_on.wait(WAIT)
+        return {"posts": rocketpunch.get("posts").json()["totalItems"]}
+
+    slow = as_login(slow_app, login_id)
+    answers: list[t.Any] = []
+    request = threading.Thread(target=lambda: answers.append(slow.get("/posts")))
+    request.start()
+    assert has_read.wait(WAIT)
+    status, body = get_token(refresher)
+    go_on.set()
+    request.join(WAIT)
+
+    assert status == 200
+    assert answers[0].status_code == 200
+    assert rocketpunch_provider.grant_counts()["refresh_token"] == 1
+    (call,) = rocketpunch_provider.requests_to("posts")
+    assert call.headers["Authorization"] == f"Bearer {body['access_token']}"
 
 
 def test_one_refresh_across_processes(
@@ -836,6 +959,67 @@ def test_the_database_going_down_answers_503_and_loses_nothing(
         r.levelno == logging.WARNING and "token database failed" in r.getMessage()
         for r in caplog.records
     )
+    storage.engine.dispose()
+
+
+def test_a_pool_with_no_connection_free_answers_503_and_recovers(
+    url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each refresh in flight holds a connection on PostgreSQL: a pool too
+    small for the traffic makes requests fail with a 503 after the pool's
+    timeout, never hang, and the log says which limit was reached."""
+    engine = sa.create_engine(url, pool_size=1, max_overflow=0, pool_timeout=0.2)
+    storage = SQLAlchemyStorage(engine)
+    storage.init_app(sealing_app())
+    storage.create_table()
+    token = make_token()
+    storage.set("login-a", token)
+
+    # The only connection is busy elsewhere.
+    with engine.connect(), pytest.raises(StorageError):
+        storage.get("login-a")
+    assert storage.get("login-a") == token
+    assert "QueuePool limit of size 1 overflow 0 reached" in caplog.text
+    engine.dispose()
+
+
+@pytest.mark.parametrize("answer", ["new-token", "invalid_grant"])
+def test_the_database_failing_during_a_refresh_keeps_the_providers_answer(
+    outage: tuple[str, cabc.Callable[[], None], cabc.Callable[[], None]],
+    answer: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    url, down, up = outage
+    storage = SQLAlchemyStorage.from_url(url)
+    storage.init_app(sealing_app())
+    coordinator = coordinator_of(storage)
+    stale, new = make_token(), make_token()
+    storage.set("login-a", stale)
+
+    def do_refresh(token: Token) -> Token:
+        storage.engine.dispose()  # SQLite: no file kept open
+        down()
+        if answer == "invalid_grant":
+            raise OAuthError("invalid_grant")
+        return new
+
+    try:
+        if answer == "invalid_grant":
+            with pytest.raises(OAuthError, match="invalid_grant"):
+                coordinator.refresh_once("login-a", stale, do_refresh, lambda: None)
+        else:
+            got = coordinator.refresh_once("login-a", stale, do_refresh, lambda: None)
+            assert got == (new, True)
+    finally:
+        up()
+
+    assert "The token database failed while" in caplog.text
+    assert new.access_token not in caplog.text
+    if answer == "invalid_grant":
+        assert storage.get("login-a") == stale  # the request deletes it later
+    else:
+        assert storage.replace("login-a", stale, new) is True  # as the manager does
+        assert storage.get("login-a") == new
     storage.engine.dispose()
 
 
