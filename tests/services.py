@@ -68,6 +68,8 @@ def pg_engine(database_url: str) -> cabc.Iterator[sa.Engine]:
         if created:
             quote = engine.dialect.identifier_preparer.quote
             with engine.begin() as conn:
+                # Fail rather than hang behind a connection a test left open.
+                conn.exec_driver_sql("SET LOCAL lock_timeout = '10s'")
                 conn.exec_driver_sql(
                     "DROP TABLE IF EXISTS "
                     + ", ".join(quote(name) for name in sorted(created))
