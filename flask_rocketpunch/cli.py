@@ -1,4 +1,5 @@
-"""``flask rocketpunch check``: the effective configuration and its pitfalls."""
+"""``flask rocketpunch check``: the effective configuration and its pitfalls;
+``flask rocketpunch purge``: expired logins out of the token storage."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ import click
 from flask import current_app, url_for
 from flask.cli import AppGroup
 
-from .exceptions import NO_SECRET_KEY, ConfigurationError
+from .exceptions import NO_SECRET_KEY, ConfigurationError, StorageError
 from .settings import (
     Settings,
     load_settings,
     plain_http_redirect_warning,
 )
+from .state import current_state
+from .storage import TokenStorage
 
 cli = AppGroup("rocketpunch", help="Commands of flask-rocketpunch.")
 
@@ -112,3 +115,21 @@ def check() -> None:
             click.echo(f"  - {text}")
     else:
         click.echo("No warnings.")
+
+
+@cli.command("purge")
+def purge() -> None:
+    """Delete the stored tokens of logins that have expired (run it daily
+    from cron with a server-side storage)."""
+    storage = current_state().storage
+    if type(storage).purge is TokenStorage.purge:
+        click.echo(
+            f"{type(storage).__name__} expires tokens on its own: nothing needs"
+            " purging."
+        )
+        return
+    try:
+        count = storage.purge()
+    except StorageError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"Purged {count} expired login(s) from {type(storage).__name__}.")

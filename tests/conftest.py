@@ -23,6 +23,9 @@ from flask_rocketpunch.testing import register_app
 # Redis and PostgreSQL fixtures (redis_url, redis_client, database_url, pg_engine).
 pytest_plugins = ["services"]
 
+# The PostgreSQL fixtures (database_url, pg_engine).
+pytest_plugins = ["services"]
+
 
 @pytest.fixture
 def make_app(

@@ -7,6 +7,8 @@ from click.testing import Result
 from flask import Flask
 from support import AppFactory, credentials, sandbox_app
 
+from flask_rocketpunch import MemoryStorage
+
 KEYS = [
     "CLIENT_ID",
     "CLIENT_SECRET",
@@ -164,3 +166,12 @@ def test_check_warns_when_a_local_provider_shares_the_host_and_cookie_name(
     )
     result = app.test_cli_runner().invoke(args=["rocketpunch", "check"])
     assert "Browsers share cookies between ports" not in result.output
+
+
+def test_purge_has_nothing_to_do_for_the_session_storage(make_app: AppFactory) -> None:
+    result = make_app().test_cli_runner().invoke(args=["rocketpunch", "purge"])
+    assert result.exit_code == 0, result.output
+    assert "SessionStorage expires tokens on its own: nothing needs purging." in (
+        result.output
+    )
+    assert MemoryStorage().purge() == 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 import collections.abc as cabc
 import threading
 import time
+import typing as t
 
 import pytest
 from support import FakeClock
@@ -208,3 +209,33 @@ def test_oldest_outcomes_are_forgotten_beyond_max_outcomes() -> None:
     assert coordinator.refresh(tokens[2], do_refresh)[1] is False
     assert coordinator.refresh(tokens[0], do_refresh)[1] is True
     assert do_refresh.calls == 4
+
+
+class RecordingShared:
+    """A shared coordinator that refreshes at once and records what it got."""
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+
+    def init_app(self, app: t.Any) -> None:
+        pass
+
+    def refresh_once(
+        self,
+        key: str,
+        stale: Token,
+        do_refresh: cabc.Callable[[Token], Token],
+        reload: cabc.Callable[[], Token | None],
+    ) -> tuple[Token, bool]:
+        self.keys.append(key)
+        return do_refresh(stale), True
+
+    def forget(self, token: Token) -> None:
+        pass
+
+
+def test_shared_coordinator_is_given_the_login_id() -> None:
+    shared = RecordingShared()
+    coordinator = RefreshCoordinator(shared)
+    assert coordinator.refresh(OLD, Counter(), key="login-1") == (NEW, True)
+    assert shared.keys == ["login-1"]

@@ -3,6 +3,9 @@
 :class:`TokenStorage` has three methods keyed by the login id. The default,
 :class:`SessionStorage`, keeps the token encrypted in Flask's session
 cookie; :class:`MemoryStorage` keeps tokens in the process (tests).
+:class:`~flask_rocketpunch.storage.sqlalchemy.SQLAlchemyStorage` keeps them
+in a SQL database shared by every host; it is imported from its module, as
+it needs SQLAlchemy.
 """
 
 from __future__ import annotations

@@ -61,6 +61,17 @@ class TokenStorage(abc.ABC):
         self.set(key, new)
         return True
 
+    def purge(self) -> int:
+        """Delete the tokens of logins that have expired, for storages that
+        keep them until asked (``flask rocketpunch purge``). Does nothing by
+        default: the other storages expire tokens on their own.
+
+        :return: how many were deleted.
+
+        .. versionadded:: 0.2
+        """
+        return 0
+
     def coordinator(self) -> SharedCoordinator | None:
         """The cross-process refresh coordinator this storage brings (one
         that spans every host sharing the storage), or ``None`` to use the
