@@ -76,6 +76,30 @@ class Settings:
     max_pending_logins: int = _key(5)
     storage_url: str | None = _key(None, unset="(tokens in the session cookie)")
 
+    def lease(self, given: float | None, owner: str) -> float:
+        """The refresh lease a shared coordinator uses: ``given``, checked,
+        or :attr:`refresh_lease` when none was given.
+
+        :param given: the lease passed to the coordinator or storage.
+        :param owner: who was given it, for the message.
+        :raises ConfigurationError: the lease is not longer than two token
+            endpoint calls (``ROCKETPUNCH_TIMEOUT``).
+        """
+        if given is None:
+            return self.refresh_lease
+        twice = self.refresh_lease - 1
+        if not (math.isfinite(given) and given > twice):
+            raise ConfigurationError(
+                f"{owner}(lease={given!r}) is too short for ROCKETPUNCH_TIMEOUT:"
+                f" it must be longer than twice the timeout ({twice:g} seconds),"
+                " so that a process still waiting for Rocketpunch's answer never"
+                " loses its turn to another, which would send the same refresh"
+                " token again and log the user out. Use a lease above"
+                f" {twice:g} seconds, or leave it out to use"
+                f" {self.refresh_lease:g}."
+            )
+        return given
+
     @property
     def refresh_lease(self) -> float:
         """How long one process may hold the right to refresh a token before

@@ -804,7 +804,7 @@ def test_a_lease_not_longer_than_twice_the_timeout_is_refused(
     with pytest.raises(ConfigurationError) as caught:
         build_app(rocketpunch_config, storage=RedisStorage(redis_client, lease=10.0))
     message = str(caught.value)
-    assert "longer than twice ROCKETPUNCH_TIMEOUT (10 seconds)" in message
+    assert "longer than twice the timeout (10 seconds)" in message
     assert "logged out" in message
 
     with pytest.raises(ConfigurationError):

@@ -232,15 +232,6 @@ _COORDINATOR_DOWN = (
 )
 
 
-def _total_timeout(config: cabc.Mapping[str, t.Any]) -> tuple[float, float]:
-    """The longest token endpoint call (``ROCKETPUNCH_TIMEOUT``, connect and
-    read added up) and the default lease, from an app's configuration."""
-    settings = load_settings(config)
-    timeout = settings.timeout
-    total = sum(timeout) if isinstance(timeout, tuple) else timeout
-    return total, settings.refresh_lease
-
-
 class RedisCoordinator:
     """One refresh per stale token across every process and host that share
     a Redis server: a cross-host
@@ -324,18 +315,9 @@ class RedisCoordinator:
         :raises ConfigurationError: the lease is not longer than twice
             ``ROCKETPUNCH_TIMEOUT``.
         """
-        total, default = _total_timeout(app.config)
-        if self.lease is None:
-            self._lease = max(self._lease or 0.0, default)
-        elif not math.isfinite(self.lease) or self.lease <= 2 * total:
-            raise ConfigurationError(
-                f"The refresh lease ({self.lease!r} seconds) must be longer than"
-                f" twice ROCKETPUNCH_TIMEOUT ({2 * total:g} seconds): a process"
-                " still refreshing when its lease ends lets a second process"
-                " refresh the same token, Rocketpunch then rejects one of the two"
-                " and the user is logged out. Pass a longer lease, or none for"
-                f" {default:g} seconds."
-            )
+        lease = load_settings(app.config).lease(self.lease, "RedisCoordinator")
+        # One coordinator serving several apps keeps the longest lease.
+        self._lease = max(self._lease or 0.0, lease) if self.lease is None else lease
         if self.keys is None:
             self.keys = functools.partial(keyring_for, app.config)
 

@@ -29,7 +29,7 @@ import typing as t
 
 import sqlalchemy as sa
 
-from ..exceptions import ConfigurationError, OAuthError, ProviderError
+from ..exceptions import OAuthError, ProviderError
 from ..settings import load_settings
 from .sql_table import (
     StoredRow,
@@ -122,21 +122,7 @@ class SQLAlchemyCoordinator:
             token endpoint calls.
         """
         settings = load_settings(app.config)
-        if self._explicit_lease is None:
-            self.lease = settings.refresh_lease
-            return
-        # The default lease is twice the timeout plus a second.
-        twice = settings.refresh_lease - 1
-        if self._explicit_lease <= twice:
-            raise ConfigurationError(
-                f"SQLAlchemyStorage(lease={self._explicit_lease:g}) is too short for"
-                f" ROCKETPUNCH_TIMEOUT: it must be longer than twice the timeout"
-                f" ({twice:g} seconds), so that a process still waiting for"
-                " Rocketpunch's answer never loses its turn to another, which would"
-                " send the same refresh token again and log the user out. Use a"
-                f" lease above {twice:g} seconds, or leave it out to use"
-                f" {settings.refresh_lease:g}."
-            )
+        self.lease = settings.lease(self._explicit_lease, "SQLAlchemyStorage")
 
     # -- the protocol -------------------------------------------------------------
 
