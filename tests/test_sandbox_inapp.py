@@ -10,14 +10,13 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
 import pytest
 import requests
-from dance import login, parse_form
 from flask import Flask
 from flask.testing import FlaskClient
 from test_sandbox_support import decode_data_uri, sandbox_app
 
 from flask_rocketpunch.sandbox import SandboxProvider, mount_in_app, s256
 from flask_rocketpunch.sandbox.errors import InvalidAuthorizationRequest
-from flask_rocketpunch.testing import sandbox_of
+from flask_rocketpunch.testing import complete_login, consent_form, sandbox_of
 
 ORIGIN = "http://rocketpunch-sandbox.invalid"
 PREFIX = "/_rocketpunch_sandbox"
@@ -73,7 +72,7 @@ def approve_on(
     parts = urlsplit(location)
     page = browser.get(f"{parts.path}?{parts.query}", headers=headers)
     assert page.status_code == 200, page.get_data(as_text=True)
-    action, fields = parse_form(page.get_data(as_text=True))
+    action, fields = consent_form(page.get_data(as_text=True), "")
     fields.update(decision="approve", user=user)
     decided = browser.post(action, data=fields, headers=headers)
     assert decided.status_code == 302, decided.get_data(as_text=True)
@@ -222,7 +221,7 @@ def test_a_consent_link_for_another_host_shows_an_error_page() -> None:
 def test_forged_host_does_not_change_the_picture_another_user_sees() -> None:
     app = sandbox_app()
     victim = app.test_client()
-    assert login(victim).status_code == 302
+    assert complete_login(victim).status_code == 302
 
     attacker = app.test_client()
     assert attacker.get(LOGIN, headers={"Host": "evil.example"}).status_code == 302

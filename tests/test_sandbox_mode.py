@@ -8,13 +8,13 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 import requests
-from dance import AppFactory, login, parse_form
 from flask import Flask
+from support import AppFactory
 from test_sandbox_support import decode_data_uri, sandbox_app
 
 from flask_rocketpunch import ConfigurationError, RocketpunchOAuth
 from flask_rocketpunch.sandbox import SAMPLE_USERS, SandboxServer
-from flask_rocketpunch.testing import sandbox_of
+from flask_rocketpunch.testing import complete_login, consent_form, sandbox_of
 
 MINJI = SAMPLE_USERS[0]
 PREFIX = "/_rocketpunch_sandbox"
@@ -35,7 +35,7 @@ def test_full_dance_on_the_app_itself_without_client_credentials(
     assert consent_url.startswith(f"http://localhost{PREFIX}/oauth/authorize?")
     assert ("code_challenge" in parse_qs(urlsplit(consent_url).query)) is pkce
 
-    back = login(browser, next_url="/me", user="seojun")
+    back = complete_login(browser, next="/me", user="seojun")
     assert back.status_code == 302
     assert back.headers["Location"] == "/me"
 
@@ -52,7 +52,7 @@ def test_full_dance_on_the_app_itself_without_client_credentials(
 def test_sandbox_api_calls_refresh_and_logout_work_in_process() -> None:
     app = sandbox_app(REFRESH_LEEWAY=1000)
     browser = app.test_client()
-    login(browser)
+    complete_login(browser)
 
     assert browser.get("/posts").get_json()["total"] >= 1
     provider = sandbox_of(app)
@@ -67,7 +67,7 @@ def test_sandbox_api_calls_refresh_and_logout_work_in_process() -> None:
 def test_userinfo_picture_is_the_avatar_the_app_serves_as_a_data_uri() -> None:
     app = sandbox_app()
     browser = app.test_client()
-    login(browser)
+    complete_login(browser)
 
     picture = browser.get("/me").get_json()["picture"]
 
@@ -122,7 +122,7 @@ def test_whole_login_works_under_a_single_threaded_wsgi_server() -> None:
 
         page = get(consent_url)
         assert page.status_code == 200
-        action, fields = parse_form(page.text)
+        action, fields = consent_form(page.text, "")
         fields.update(decision="approve", user="alex")
         decided = http.post(
             urljoin(consent_url, action), data=fields, allow_redirects=False, timeout=5

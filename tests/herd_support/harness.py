@@ -60,7 +60,7 @@ import typing as t
 from pathlib import Path
 from urllib.parse import urlencode, urljoin, urlsplit
 
-from dance import parse_form
+from flask_rocketpunch.testing import consent_form
 
 #: The repository, and its ``tests/`` folder (both on the children's path).
 ROOT = Path(__file__).resolve().parents[2]
@@ -516,7 +516,7 @@ class Browser:
         assert start.location
         page = self.get(start.location)
         assert page.status == 200, f"consent page: {page.label}"
-        action, fields = parse_form(page.text)
+        action, fields = consent_form(page.text, "")
         fields.update(decision="approve", user=user)
         decided = self.post_form(urljoin(start.location, action), fields)
         assert decided.status == 302, f"consent: {decided.label}: {decided.text[:300]}"
