@@ -47,6 +47,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from interleave import Comparison, compare
 from keepalive import KeepAliveServer
+from remote import http_consent, remote_provider
 from steps import counted, get_step, http_step, logged_in, login_step, session_cookie
 from storages import storage_costs
 from twins import (
@@ -68,6 +69,7 @@ from flask_rocketpunch.sandbox import SandboxProvider, create_sandbox_app
 TARGETS = {
     "protected view": 1.05,
     "login + callback": 1.10,
+    "login + callback, remote": 1.10,
     "API call": 1.05,
 }
 
@@ -165,6 +167,23 @@ def login_and_callback(
     return result, ours_seen, bare_seen
 
 
+def login_and_callback_remote(ours_secret: str, bare_secret: str) -> Comparison:
+    """Login + callback with the provider in a process of its own."""
+    clients = [
+        (OURS_CLIENT_ID, ours_secret, OURS_REDIRECT_URI),
+        (BARE_CLIENT_ID, bare_secret, BARE_REDIRECT_URI),
+    ]
+    with remote_provider(clients) as base_url:
+        ours = make_ours(base_url, ours_secret)
+        bare = make_bare(base_url, bare_secret)
+        return compare(
+            "login + callback, remote",
+            ours=login_step(ours, http_consent, OURS_LOGIN_PATH),
+            bare=login_step(bare, http_consent, BARE_LOGIN_PATH),
+            **LOGIN,
+        )
+
+
 def api_call(
     ours: FlaskClient, bare: FlaskClient, counter: ConnectionCounter
 ) -> tuple[Comparison, Seen, Seen]:
@@ -238,6 +257,7 @@ def speed() -> None:
         report(protected_view_http(ours, bare, cookie))
         result, ours_seen, bare_seen = login_and_callback(ours, bare, provider, counter)
         report(result)
+        report(login_and_callback_remote(ours_secret, bare_secret))
         connections.append(("token exchanges", ours_seen, bare_seen))
         result, ours_seen, bare_seen = api_call(ours_client, bare_client, counter)
         report(result)

@@ -8,6 +8,7 @@ scenario needs, since its figures would then mean nothing.
 
 from __future__ import annotations
 
+import collections.abc as cabc
 import time
 from urllib.parse import parse_qsl, urlsplit
 
@@ -84,9 +85,16 @@ def consent(provider: SandboxProvider, location: str) -> str:
     return provider.approve(params, USER)
 
 
-def login_step(app: Flask, provider: SandboxProvider, login_path: str) -> Step:
+def login_step(
+    app: Flask,
+    provider: SandboxProvider | cabc.Callable[[str], str],
+    login_path: str,
+) -> Step:
     """One login with a new browser: the login route and the callback are
-    timed, the consent in between is not."""
+    timed, the consent in between is not.
+
+    :param provider: the provider in this process, or a function that
+        answers the consent page at a URL and returns the callback URL."""
 
     def step() -> int:
         client = app.test_client()
@@ -98,7 +106,10 @@ def login_step(app: Flask, provider: SandboxProvider, login_path: str) -> Step:
             first.status_code == 302 and location,
             f"The login route of {app.name} answered {first.status_code}.",
         )
-        back = consent(provider, str(location))
+        if isinstance(provider, SandboxProvider):
+            back = consent(provider, str(location))
+        else:
+            back = provider(str(location))
         resumed = time.perf_counter_ns()
         done = client.get(back)
         end = time.perf_counter_ns()
