@@ -107,9 +107,10 @@ class TokenManager:
     def valid_token(self) -> Token:
         """The token, refreshed first if it is expired or within the leeway.
 
-        If a refresh fails because Rocketpunch is unreachable while the token is
-        still valid, the token is used as it is and the refresh is tried again
-        on a later call.
+        If a refresh fails because Rocketpunch is unreachable or too slow (or
+        the storage failed) while the token is still valid, the token is used
+        as it is for the rest of the request, and the next request tries the
+        refresh again.
 
         :raises ReauthorizationRequired: no token, or it cannot be refreshed.
         :raises ProviderError: the token has expired and Rocketpunch cannot be
