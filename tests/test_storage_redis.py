@@ -805,7 +805,7 @@ def test_a_lease_not_longer_than_twice_the_timeout_is_refused(
         build_app(rocketpunch_config, storage=RedisStorage(redis_client, lease=10.0))
     message = str(caught.value)
     assert "longer than twice the timeout (10 seconds)" in message
-    assert "logged out" in message
+    assert "log the user out" in message
 
     with pytest.raises(ConfigurationError):
         bound_coordinator(redis_client, bare_app(ROCKETPUNCH_TIMEOUT=(1, 4)), lease=10)
