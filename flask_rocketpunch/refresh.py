@@ -26,7 +26,7 @@ import threading
 import time
 import typing as t
 
-from .exceptions import OAuthError
+from .exceptions import OAuthError, ProviderError
 from .tokens import Token
 
 if t.TYPE_CHECKING:
@@ -45,6 +45,71 @@ UNAVAILABLE_FOR = 1.0
 DoRefresh = cabc.Callable[[Token], Token]
 #: Reads the login's token from storage again (``None``: no token any more).
 Reload = cabc.Callable[[], "Token | None"]
+
+
+class Record(t.Protocol):
+    """Records the outcome of a shared refresh for the waiting processes and
+    frees the refresh (one of the three is given)."""
+
+    def __call__(
+        self,
+        *,
+        token: Token | None = None,
+        error: OAuthError | None = None,
+        unavailable: ProviderError | None = None,
+    ) -> None: ...
+
+
+def refresh_as_winner(
+    stale: Token,
+    do_refresh: DoRefresh,
+    reload: Reload,
+    *,
+    record: Record,
+    release: cabc.Callable[[], None],
+    still_mine: cabc.Callable[[], bool] = lambda: True,
+) -> tuple[Token, bool] | None:
+    """The part of a shared refresh that the process holding the lease plays,
+    the same for every cross-process coordinator: re-read storage (another
+    host may have stored a newer token), else call the provider, then record
+    the outcome for the waiters, or free the refresh.
+
+    An OAuth error is recorded (the waiters take it); a provider that is down
+    or too slow (:data:`SHARED_FAILURES`) is recorded briefly; anything else,
+    such as an answer that could not be used, frees the refresh at once.
+
+    :param record: records an outcome and frees the refresh.
+    :param release: frees the refresh without an outcome.
+    :param still_mine: whether the lease is still held, checked before the
+        provider is called.
+    :return: the new token and whether the provider was called, or ``None``
+        when the lease was lost before the call (wait for its new holder).
+    """
+    try:
+        current = reload()
+        if current is not None and current != stale:
+            # Another process or host already stored a newer token.
+            new, performed = current, False
+        elif not still_mine():
+            return None
+        else:
+            new, performed = do_refresh(stale), True
+    except OAuthError as exc:
+        record(error=exc)
+        raise
+    except ProviderError as exc:
+        if exc.reason in SHARED_FAILURES:
+            # Down or too slow: the waiters take the same answer instead of
+            # calling a struggling provider again.
+            record(unavailable=exc)
+        else:
+            release()
+        raise
+    except BaseException:
+        release()
+        raise
+    record(token=new)
+    return new, performed
 
 
 class SharedCoordinator(t.Protocol):

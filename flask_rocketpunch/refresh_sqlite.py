@@ -26,10 +26,10 @@ import typing as t
 from .crypto import KeyRing, keyring_for
 from .exceptions import ConfigurationError, OAuthError, ProviderError
 from .refresh import (
-    SHARED_FAILURES,
     UNAVAILABLE_FOR,
     DoRefresh,
     Reload,
+    refresh_as_winner,
     refresh_key,
 )
 from .tokens import Token, open_token, seal_token
@@ -180,29 +180,15 @@ class SQLiteCoordinator:
             return self._uncoordinated(exc, stale, do_refresh)
         if done is not None:
             return done, False
-        try:
-            current = reload()
-            if current is not None and current != stale:
-                # Another host or process already stored a newer token.
-                new, performed = current, False
-            else:
-                new, performed = do_refresh(stale), True
-        except OAuthError as exc:
-            self._finish(key, owner, error=exc)
-            raise
-        except ProviderError as exc:
-            if exc.reason not in SHARED_FAILURES:
-                self._release(key, owner)
-                raise
-            # Down or too slow: the processes waiting for this refresh take
-            # the same answer instead of calling a struggling provider again.
-            self._finish(key, owner, unavailable=exc)
-            raise
-        except BaseException:
-            self._release(key, owner)
-            raise
-        self._finish(key, owner, token=new)
-        return new, performed
+        won = refresh_as_winner(
+            stale,
+            do_refresh,
+            reload,
+            record=functools.partial(self._finish, key, owner),
+            release=functools.partial(self._release, key, owner),
+        )
+        assert won is not None  # the lease is not checked again here
+        return won
 
     def forget(self, token: Token) -> None:
         """Forget every outcome that handed out ``token`` (at logout), so a

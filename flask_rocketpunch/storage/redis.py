@@ -58,10 +58,10 @@ from ..crypto import KeyRing, keyring_for
 from ..exceptions import ConfigurationError, OAuthError, ProviderError, StorageError
 from ..logs import neutral
 from ..refresh import (
-    SHARED_FAILURES,
     UNAVAILABLE_FOR,
     DoRefresh,
     Reload,
+    refresh_as_winner,
     refresh_key,
 )
 from ..settings import load_settings
@@ -366,30 +366,17 @@ class RedisCoordinator:
             outcome = self._wait_for_turn(lock, done, owner, lease, deadline)
             if outcome is not None:
                 return self._replay(name, outcome), False
-            try:
-                current = reload()
-                if current is not None and current != stale:
-                    # Another host stored a newer token: no provider call.
-                    new, performed = current, False
-                elif not self._still_mine(lock, owner, lease):
-                    continue  # the lease ran out meanwhile; wait for its taker
-                else:
-                    new, performed = do_refresh(stale), True
-            except OAuthError as exc:
-                self._finish(lock, done, name, owner, error=exc)
-                raise
-            except ProviderError as exc:
-                if exc.reason in SHARED_FAILURES:
-                    # Down or too slow: the waiters take the same answer.
-                    self._finish(lock, done, name, owner, unavailable=exc)
-                else:
-                    self._release(lock, owner)
-                raise
-            except BaseException:
-                self._release(lock, owner)
-                raise
-            self._finish(lock, done, name, owner, token=new)
-            return new, performed
+            won = refresh_as_winner(
+                stale,
+                do_refresh,
+                reload,
+                record=functools.partial(self._finish, lock, done, name, owner),
+                release=functools.partial(self._release, lock, owner),
+                still_mine=functools.partial(self._still_mine, lock, owner, lease),
+            )
+            if won is not None:
+                return won
+            # The lease ran out before the provider call: wait for its taker.
 
     def forget(self, token: Token) -> None:
         """Forget every outcome that handed out ``token`` (at logout), so a
