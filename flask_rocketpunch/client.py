@@ -28,6 +28,7 @@ from .http import (
     read_body,
     read_json,
     retry_after_seconds,
+    send,
 )
 from .manager import TokenManager
 from .settings import Settings
@@ -317,11 +318,11 @@ class RocketpunchClient:
     ) -> R:
         # One total deadline for the call, its answer's body included.
         with provider_call("The Rocketpunch API", url, kwargs["timeout"]):
-            response = self._http.request(
+            response = send(
+                self._http,
                 method,
                 url,
                 auth=BearerAuth(access_token, only_to),
-                allow_redirects=False,
                 **kwargs,
             )
             status = response.status_code

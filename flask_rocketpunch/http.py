@@ -90,12 +90,12 @@ def retry_after_seconds(value: str | None, now: float) -> int | None:
     if value is None:
         return None
     value = value.strip(" \t")
-    if not value or len(value) > 64 or not value.isascii():
+    if not value.isascii():
         return None
     if value.isdigit():
         # Long digit strings are not converted: they only mean "very long".
         return min(int(value), MAX_RETRY_AFTER) if len(value) <= 9 else MAX_RETRY_AFTER
-    if not any(c.isalpha() for c in value):
+    if len(value) > 64 or not any(c.isalpha() for c in value):
         return None
     try:
         when = email.utils.parsedate_to_datetime(value)
@@ -203,17 +203,32 @@ def post_form(
     """
     body, auth = _client_auth(settings, data)
     try:
-        return http.post(
+        return send(
+            http,
+            "POST",
             url,
             data=body,
             auth=auth,
             timeout=settings.timeout,
             headers={"Accept": "application/json"},
-            allow_redirects=False,
             stream=True,
         )
     except requests.RequestException as exc:
         raise unreachable(exc, what, url, settings.timeout) from None
+
+
+def send(
+    http: requests.Session, method: str, url: str, **kwargs: t.Any
+) -> requests.Response:
+    """Send one request without following a redirect: a ``3xx`` answer is
+    returned as it is, also on a session whose ``max_redirects`` is ``0``
+    (where requests raises :exc:`~requests.TooManyRedirects` for it)."""
+    try:
+        return http.request(method, url, allow_redirects=False, **kwargs)
+    except requests.TooManyRedirects as exc:
+        if isinstance(exc.response, requests.Response):
+            return exc.response
+        raise
 
 
 def unreachable(
