@@ -97,7 +97,9 @@ def test_forget_drops_the_whole_chain_of_refreshes_that_led_to_a_token(
 
     for stale in (a, b):
         again = Refresher(make_token(f"again-{stale.access_token}"))
-        result = make().refresh_once("login", stale, again, lambda s=stale: s)
+        result = make().refresh_once(
+            "login", stale, again, functools.partial(lambda s: s, stale)
+        )
         assert result == (again.result, True)
         assert again.calls == [stale]
 
