@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from support import AppFactory, sandbox_app
+from support import AppFactory, local, sandbox_app
 
 import flask_rocketpunch
+from flask_rocketpunch.testing import answer_consent, complete_login
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 PACKAGE = Path(flask_rocketpunch.__file__).resolve().parent
@@ -42,18 +43,31 @@ def code_blocks(page: str, language: str) -> list[str]:
     return blocks
 
 
-def quickstart_app(monkeypatch: pytest.MonkeyPatch) -> Flask:
-    """The quickstart's ``app.py``, run as written with its environment."""
-    for name, value in QUICKSTART_ENV.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("FLASK_ROCKETPUNCH_SANDBOX", raising=False)
-    source = code_blocks("quickstart.rst", "python")[0]
-    assert "RocketpunchOAuth(app)" in source
-    module = types.ModuleType("quickstart_app")
+def run_sample(source: str, app: Flask | None = None) -> types.ModuleType:
+    """Run a Python sample of the docs as a module, after ``app.py``'s when
+    ``app`` is given (the sample adds to it)."""
+    module = sys.modules.get("quickstart_app") or types.ModuleType("quickstart_app")
     module.__file__ = str(DOCS / "app.py")
-    monkeypatch.setitem(sys.modules, "quickstart_app", module)
+    if app is not None:
+        module.__dict__.update(app=app)
     # The docs' own sample, run as a reader would run it.
     exec(compile(source, "quickstart.rst", "exec"), module.__dict__)  # noqa: S102
+    return module
+
+
+def quickstart_app(monkeypatch: pytest.MonkeyPatch, *, sandbox: bool = False) -> Flask:
+    """The quickstart's ``app.py``, run as written with its environment
+    (real credentials, or the sandbox)."""
+    for name, value in QUICKSTART_ENV.items():
+        if not (sandbox and "ROCKETPUNCH" in name):
+            monkeypatch.setenv(name, value)
+    if not sandbox:
+        monkeypatch.delenv("FLASK_ROCKETPUNCH_SANDBOX", raising=False)
+    source = code_blocks("quickstart.rst", "python")[0]
+    assert "RocketpunchOAuth(app)" in source
+    monkeypatch.delitem(sys.modules, "quickstart_app", raising=False)
+    module = run_sample(source)
+    monkeypatch.setitem(sys.modules, "quickstart_app", module)
     app = module.app
     assert isinstance(app, Flask)
     return app
@@ -149,3 +163,32 @@ def test_the_errors_docs_list_every_provider_error_reason_and_no_other() -> None
     in_code = provider_error_reasons_in_the_code()
     assert "rejected" in in_code
     assert documented == in_code
+
+
+def test_the_quickstarts_api_calls_work_as_written_against_the_sandbox(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FLASK_ROCKETPUNCH_SANDBOX", "true")
+    monkeypatch.setenv("FLASK_TESTING", "true")
+    app = quickstart_app(monkeypatch, sandbox=True)
+    calls = next(
+        block
+        for block in code_blocks("quickstart.rst", "python")
+        if 'rocketpunch.post("posts"' in block
+    )
+    run_sample(calls, app)
+    browser = app.test_client()
+    complete_login(browser, next="/posts")
+    assert browser.get("/posts").status_code == 200
+
+    # Writing needs post:write: the view asks for it with one more consent.
+    step_up = browser.post("/posts")
+    assert step_up.status_code == 302
+    assert "post%3Awrite" in step_up.headers["Location"]
+    callback = answer_consent(
+        browser, step_up.headers["Location"], decision="approve", user="minji"
+    )
+    assert browser.get(local(callback)).status_code == 302
+    created = browser.post("/posts")
+    assert created.status_code == 201, created.get_data(as_text=True)
+    assert created.get_json()["content"] == "Hello"
