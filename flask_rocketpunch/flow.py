@@ -19,6 +19,7 @@ import requests
 
 from .exceptions import OAuthError, ProviderError
 from .http import post_form, provider_call, read_json
+from .logs import neutral
 from .scopes import scope_string
 from .settings import Settings
 from .tokens import Token
@@ -122,7 +123,9 @@ def _token_answer(response: requests.Response, what: str) -> cabc.Mapping[str, t
             error = str(payload["error"])[:100]
             description = payload.get("error_description")
             uri = payload.get("error_uri")
-            logger.info("The token endpoint answered the OAuth error %r.", error)
+            logger.info(
+                "The token endpoint answered the OAuth error %s.", neutral(error)
+            )
             raise OAuthError(
                 error,
                 str(description)[:500] if isinstance(description, str) else None,

@@ -19,6 +19,7 @@ import requests
 
 from .deadline import deadline, expired, total_seconds
 from .exceptions import ProviderError
+from .logs import neutral
 from .settings import Settings
 
 logger = logging.getLogger("flask_rocketpunch")
@@ -245,14 +246,17 @@ def unreachable(
     :param timeout: the timeout the call had.
     """
     if isinstance(exc, requests.Timeout) or expired():
-        logger.warning("%s at %s did not answer in time.", what, describe(url))
+        logger.warning("%s at %s did not answer in time.", what, neutral(describe(url)))
         return ProviderError(
             f"{what} did not answer within {timeout} seconds. Try again later;"
             " if it persists, check ROCKETPUNCH_TIMEOUT and the network.",
             reason="timeout",
         )
     logger.warning(
-        "%s at %s could not be reached (%s).", what, describe(url), type(exc).__name__
+        "%s at %s could not be reached (%s).",
+        what,
+        neutral(describe(url)),
+        type(exc).__name__,
     )
     return ProviderError(
         f"{what} could not be reached. Try again later; if it persists, check"
