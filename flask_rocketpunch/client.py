@@ -11,6 +11,7 @@ import requests
 from requests.auth import AuthBase
 
 from .exceptions import APIError, ProviderError, RateLimitError
+from .headers import provider_headers
 from .http import read_json, unreachable
 from .manager import TokenManager
 from .settings import Settings
@@ -89,15 +90,37 @@ class RocketpunchClient:
     Failed calls raise :class:`~flask_rocketpunch.APIError` (or
     :class:`~flask_rocketpunch.RateLimitError` for a ``429``).
 
+    Calls to the API also carry the App Key (``X-RP-API-Key``) and, when a
+    language is known, ``Accept-Language``; a caller's ``headers=`` win over
+    these (``None`` as a value drops one), except ``Authorization``, which
+    is refused with :exc:`ValueError`.
+
+    :param http: the app's pooled HTTP session.
+    :param settings: the app's settings.
+    :param tokens: the user's tokens; ``None`` for the app-level client
+        (:class:`~flask_rocketpunch.public.PublicClient`), which sends the
+        App Key and no bearer token.
+    :param language: the ``Accept-Language`` sent, or ``None`` for none.
+
     .. versionadded:: 0.1
+    .. versionchanged:: 0.2
+        The App Key and ``Accept-Language`` headers; ``tokens`` may be
+        ``None``; the ``language`` parameter.
     """
 
     def __init__(
-        self, *, http: requests.Session, settings: Settings, tokens: TokenManager
+        self,
+        *,
+        http: requests.Session,
+        settings: Settings,
+        tokens: TokenManager | None,
+        language: str | None = None,
     ) -> None:
         self._http = http
         self._settings = settings
         self._tokens = tokens
+        #: The ``Accept-Language`` sent to Rocketpunch, or ``None``.
+        self.language = language
 
     def url_for(self, path: str) -> str:
         """The absolute URL of an API ``path``.
@@ -137,6 +160,11 @@ class RocketpunchClient:
             # Every call has a timeout, even when a caller passes None.
             kwargs["timeout"] = self._settings.timeout
         kwargs.pop("auth", None)
+        kwargs["headers"] = provider_headers(
+            self._settings, url, self.language, kwargs.get("headers")
+        )
+        if self._tokens is None:
+            return self._send_public(method, url, kwargs)
         token = self._tokens.valid_token()
         response = self._call(method, url, token.access_token, kwargs)
         if response.status_code == 401:
@@ -149,12 +177,11 @@ class RocketpunchClient:
         return response
 
     def _call(
-        self, method: str, url: str, access_token: str, kwargs: dict[str, t.Any]
+        self, method: str, url: str, access_token: str | None, kwargs: dict[str, t.Any]
     ) -> requests.Response:
+        auth = None if access_token is None else BearerAuth(access_token)
         try:
-            return self._http.request(
-                method, url, auth=BearerAuth(access_token), **kwargs
-            )
+            return self._http.request(method, url, auth=auth, **kwargs)
         except requests.RequestException as exc:
             what = "The Rocketpunch API"
             raise unreachable(exc, what, url, kwargs["timeout"]) from None
@@ -179,15 +206,23 @@ class RocketpunchClient:
         """``DELETE`` an API path; see :meth:`request`."""
         return self.request("DELETE", path, **kwargs)
 
-    def userinfo(self) -> dict[str, t.Any]:
+    def userinfo(
+        self, *, headers: cabc.Mapping[str, str | None] | None = None
+    ) -> dict[str, t.Any]:
         """The user's claims from ``ROCKETPUNCH_USERINFO_URL``: ``sub``,
         ``name``, ``preferred_username``, ``picture``, and ``email`` when the
         ``email`` scope was granted.
 
+        :param headers: more headers, which win over the defaults (for
+            example ``{"Accept-Language": "en"}``).
         :raises APIError: for example ``403`` with code ``C0011`` when the
             token lacks the ``profile`` scope.
+
+        .. versionchanged:: 0.2
+            The ``headers`` parameter.
         """
-        response = self._send("GET", self._settings.userinfo_url, {"stream": True})
+        kwargs: dict[str, t.Any] = {"stream": True, "headers": headers}
+        response = self._send("GET", self._settings.userinfo_url, kwargs)
         with response:
             claims = read_json(response, "Rocketpunch's userinfo endpoint")
         if not isinstance(claims, dict):
@@ -197,3 +232,13 @@ class RocketpunchClient:
                 status_code=response.status_code,
             )
         return claims
+
+    def _send_public(
+        self, method: str, url: str, kwargs: dict[str, t.Any]
+    ) -> requests.Response:
+        """Send a call of the app-level client: the App Key, no user token,
+        so no refresh and no retry after a ``401``."""
+        response = self._call(method, url, None, kwargs)
+        if response.status_code >= 400:
+            raise api_error(response)
+        return response

@@ -4,6 +4,7 @@ failures to :class:`~flask_rocketpunch.ProviderError`."""
 
 from __future__ import annotations
 
+import collections.abc as cabc
 import json
 import logging
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -87,9 +88,11 @@ def post_form(
     data: dict[str, str],
     *,
     what: str,
+    headers: cabc.Mapping[str, str] | None = None,
 ) -> requests.Response:
     """POST an authenticated form to one of the provider's endpoints.
 
+    :param headers: more headers to send, such as ``Accept-Language``.
     :raises ProviderError: if the provider cannot be reached or is too slow.
     """
     body, auth = _client_auth(settings, data)
@@ -99,7 +102,7 @@ def post_form(
             data=body,
             auth=auth,
             timeout=settings.timeout,
-            headers={"Accept": "application/json"},
+            headers={"Accept": "application/json", **(headers or {})},
             allow_redirects=False,
             stream=True,
         )
