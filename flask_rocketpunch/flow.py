@@ -180,7 +180,6 @@ def refresh_token(
     replaces it.
 
     :param headers: more headers to send, such as ``Accept-Language``.
-
     :raises OAuthError: ``invalid_grant`` if the refresh token is expired,
         revoked or already used.
     :raises ProviderError: see :func:`token_request`.
