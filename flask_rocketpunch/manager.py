@@ -11,6 +11,7 @@ from . import flow
 from .exceptions import (
     OAuthError,
     ProviderError,
+    RateLimitError,
     ReauthorizationRequired,
     StorageError,
 )
@@ -39,10 +40,13 @@ class TokenManager:
     :param coordinator: shares refreshes between concurrent requests.
     :param clock: the time source, in seconds since the epoch.
     :param on_refresh: called with the new token after this manager refreshed.
+    :param headers: more headers for the token endpoint, such as
+        ``Accept-Language``.
     """
 
     __slots__ = (
         "_failed",
+        "_headers",
         "_known",
         "_read",
         "_refreshed",
@@ -65,6 +69,7 @@ class TokenManager:
         coordinator: RefreshCoordinator,
         clock: cabc.Callable[[], float],
         on_refresh: cabc.Callable[[Token], None] = lambda token: None,
+        headers: cabc.Mapping[str, str] | None = None,
     ) -> None:
         self.storage = storage
         self.key = key
@@ -73,6 +78,7 @@ class TokenManager:
         self.coordinator = coordinator
         self.clock = clock
         self.on_refresh = on_refresh
+        self._headers = headers
         #: The token this manager got by refreshing, if any: it is not
         #: refreshed again in the same request, even when the leeway is
         #: longer than the provider's token life.
@@ -116,6 +122,8 @@ class TokenManager:
         :raises ReauthorizationRequired: no token, or it cannot be refreshed.
         :raises ProviderError: the token has expired and Rocketpunch cannot be
             reached to refresh it (or another process is still refreshing it).
+        :raises RateLimitError: the token has expired and the token endpoint
+            answered ``429``.
         :raises StorageError: the token has expired and the storage or the
             shared coordinator failed.
         """
@@ -139,7 +147,7 @@ class TokenManager:
             return token
         try:
             return self.refresh(token)
-        except (ProviderError, StorageError):
+        except (ProviderError, StorageError, RateLimitError):
             self._failed = True
             if token.expires_at > now:
                 logger.warning(
@@ -164,7 +172,9 @@ class TokenManager:
             )
 
         def do_refresh(token: Token) -> Token:
-            return flow.refresh_token(self.http, self.settings, token, now=self.clock())
+            return flow.refresh_token(
+                self.http, self.settings, token, now=self.clock(), headers=self._headers
+            )
 
         try:
             new, performed = self.coordinator.refresh(

@@ -23,6 +23,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from . import flow, helpers, pending
 from .cookie import check_cookie_size, current_keyring
 from .exceptions import OAuthError, RocketpunchError, StateError
+from .headers import language_headers, request_language
 from .logs import neutral
 from .scopes import scope_string
 from .settings import is_loopback_host, plain_http_redirect_warning
@@ -186,6 +187,7 @@ def _exchange(state: AppState) -> tuple[Token, str | None]:
         code_verifier=verifier,
         requested_scopes=found.scopes,
         now=state.clock(),
+        headers=language_headers(request_language(settings)),
     )
     return token, found.next_url
 
@@ -265,6 +267,8 @@ def error_response(error: RocketpunchError) -> Response:
             "error": getattr(error, "error", None) or type(error).__name__,
             "message": error.message,
         }
+        if getattr(error, "retry_after", None) is not None:
+            body["retry_after"] = getattr(error, "retry_after", None)
         response = make_response(body, status)
     else:
         html = render_template(
