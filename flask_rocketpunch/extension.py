@@ -21,7 +21,7 @@ from .exceptions import (
 from .logs import install_redaction
 from .refresh import RefreshCoordinator, SharedCoordinator
 from .refresh_sqlite import SQLiteCoordinator
-from .sandbox import Flavor, SandboxProvider, mount_in_app
+from .sandbox import Flavor, SandboxProvider, SharedState, mount_in_app
 from .settings import DEFAULTS, SANDBOX_ORIGIN, load_settings
 from .state import EXTENSION_KEY, AppState, ResponseReturn
 from .storage import SessionStorage, TokenStorage, storage_from_url
@@ -308,6 +308,8 @@ def _mount_sandbox(app: Flask, state: AppState) -> SandboxProvider:
         redirect_uri=settings.redirect_uri or settings.url_prefix + "/callback",
         name=app.name,
         url_prefix=SANDBOX_PREFIX,
+        secret=app.secret_key,
+        state_path=os.path.join(app.instance_path, SharedState.FILE_NAME),
     )
     logger.warning(
         "ROCKETPUNCH_SANDBOX is on: logins go to the built-in stand-in provider,"
