@@ -75,10 +75,11 @@ def config_keys(keys: cabc.Mapping[str, t.Any]) -> dict[str, t.Any]:
 
 
 def new_app(config: cabc.Mapping[str, t.Any]) -> Flask:
-    """A Flask app with ``SECRET_KEY``, then ``config``, and a public home
+    """A Flask app with ``SECRET_KEY`` and ``TESTING``, then ``config``, and a public home
     page at ``/``; the extension is not set up yet."""
     app = Flask("client_app")
-    app.config.update(SECRET_KEY=SECRET_KEY)
+    # TESTING: the in-app sandbox refuses apps with debug and testing off.
+    app.config.update(SECRET_KEY=SECRET_KEY, TESTING=True)
     app.config.update(config)
 
     @app.get("/")
