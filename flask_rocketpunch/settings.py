@@ -208,8 +208,7 @@ def sandbox_refusal(settings: Settings, *, debug: bool) -> str | None:
             " real Rocketpunch app's (it starts with"
             f" {' or '.join(REAL_CLIENT_ID_PREFIXES)}): these look like production"
             " settings. Unset ROCKETPUNCH_CLIENT_ID and ROCKETPUNCH_CLIENT_SECRET"
-            " while the sandbox is on (it needs none), or turn the sandbox off."
-            + force
+            " while the sandbox is on (it needs none), or turn the sandbox off." + force
         )
     return None
 

@@ -75,8 +75,8 @@ def config_keys(keys: cabc.Mapping[str, t.Any]) -> dict[str, t.Any]:
 
 
 def new_app(config: cabc.Mapping[str, t.Any]) -> Flask:
-    """A Flask app with ``SECRET_KEY`` and ``TESTING``, then ``config``, and a public home
-    page at ``/``; the extension is not set up yet."""
+    """A Flask app with ``SECRET_KEY`` and ``TESTING``, then ``config``, and
+    a public home page at ``/``; the extension is not set up yet."""
     app = Flask("client_app")
     # TESTING: the in-app sandbox refuses apps with debug and testing off.
     app.config.update(SECRET_KEY=SECRET_KEY, TESTING=True)

@@ -12,12 +12,12 @@ from test_sandbox_support import (
     REDIRECT_URI,
     Sandbox,
     SandboxFactory,
+    sandbox_app,
 )
 from test_sandbox_support import clock as clock
 from test_sandbox_support import guide as guide
 from test_sandbox_support import make_sandbox as make_sandbox
 from test_sandbox_support import sandbox as sandbox
-from test_sandbox_support import sandbox_app
 
 from flask_rocketpunch.sandbox import SandboxServer
 from flask_rocketpunch.testing import consent_form, sandbox_of

@@ -29,8 +29,8 @@ SECRET = "shared-secret"
 REDIRECT = "http://app.example/callback"
 
 
-def worker(path: Path | None, secret: str = "app-secret-key") -> SandboxProvider:
-    provider = SandboxProvider(shared=SharedState(secret, path))
+def worker(path: Path | None, key: str = "app-secret-key") -> SandboxProvider:
+    provider = SandboxProvider(shared=SharedState(key, path))
     provider.register_client(CLIENT, SECRET, REDIRECT)
     return provider
 
@@ -179,7 +179,7 @@ def test_a_consent_form_served_by_one_worker_is_accepted_by_another(
 
 def test_another_secret_makes_another_sandbox(tmp_path: Path) -> None:
     path = tmp_path / SharedState.FILE_NAME
-    a, other = worker(path), worker(path, secret="another-app")
+    a, other = worker(path), worker(path, key="another-app")
     verifier = secrets.token_urlsafe(48)
     issued = exchange(a, code_from(a, verifier), verifier)
     with pytest.raises(APIError, match="invalid"):

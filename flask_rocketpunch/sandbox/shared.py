@@ -190,12 +190,14 @@ class SharedState:
             return None
 
 
-def _loads(serializer: URLSafeSerializer, text: str) -> Mapping[str, object] | None:
+def _loads(serializer: URLSafeSerializer, text: str) -> Mapping[str, t.Any] | None:
+    # Signed by a process of this sandbox: the shape is ours, but checked
+    # anyway by the callers (a KeyError or TypeError gives None).
     try:
         data = serializer.loads(text)
     except (BadSignature, ValueError):
         return None
-    return t.cast("Mapping[str, object]", data) if isinstance(data, dict) else None
+    return t.cast("Mapping[str, t.Any]", data) if isinstance(data, dict) else None
 
 
 def _optional(value: object) -> str | None:
