@@ -87,24 +87,28 @@ class Ledger:
             self._memory[digest] = until
             return True
 
-    def is_marked(self, name: str) -> bool:
-        """Whether the mark ``name`` is set.
+    def is_marked(self, *names: str) -> bool:
+        """Whether any of the marks ``names`` is set (one look at the file).
 
-        :param name: What is marked.
+        :param names: What is marked.
         """
-        digest = _digest(name)
+        digests = [_digest(name) for name in names]
         with self._lock:
             if self.path is not None:
                 try:
                     with self._connect() as conn:
+                        # Only placeholders are joined in; the digests are
+                        # bound as parameters.
+                        marks = ", ".join("?" * len(digests))
                         row = conn.execute(
-                            "SELECT 1 FROM rocketpunch_sandbox_marks WHERE digest = ?",
-                            (digest,),
+                            "SELECT 1 FROM rocketpunch_sandbox_marks"  # noqa: S608
+                            f" WHERE digest IN ({marks}) LIMIT 1",
+                            digests,
                         ).fetchone()
                         return row is not None
                 except _FILE_ERRORS as exc:
                     self._fall_back(exc)
-            return digest in self._memory
+            return any(digest in self._memory for digest in digests)
 
     def forget_before(self, now: float) -> None:
         """Forget the marks whose ``until`` has passed.
@@ -137,7 +141,8 @@ class Ledger:
                 _use_wal(conn)
                 conn.execute(_SCHEMA)
             self._ready = True
-        # A connection per use: nothing is shared across a fork or a thread.
+        # A connection per use, closed at once: nothing is shared across a
+        # fork, and nothing is left open when the app goes away.
         with contextlib.closing(self._open()) as conn:
             yield conn
 

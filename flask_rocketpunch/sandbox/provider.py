@@ -775,8 +775,8 @@ class SandboxProvider:
         if self.shared is not None:
             self.shared.ledger.spend(name, until)
 
-    def _marked(self, name: str) -> bool:
-        return self.shared is not None and self.shared.ledger.is_marked(name)
+    def _marked(self, *names: str) -> bool:
+        return self.shared is not None and self.shared.ledger.is_marked(*names)
 
     # -- bearer authentication and the user-context API ----------------------
 
@@ -800,10 +800,8 @@ class SandboxProvider:
             record = self._access_token_locked(token)
         if record is None or not self.verify_access_token_signature(token):
             problem = "The access token is invalid."
-        elif (
-            record.revoked
-            or self._marked(f"access:{token}")
-            or self._marked(f"grant:{record.grant_id}")
+        elif record.revoked or self._marked(
+            f"access:{token}", f"grant:{record.grant_id}"
         ):
             problem = "The access token has been revoked."
         elif self.clock() >= record.expires_at:
