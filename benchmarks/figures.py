@@ -23,6 +23,7 @@ def make_sandbox_app(flavor: str = "current", leeway: int = 300) -> Flask:
     app = Flask("bench_sandbox")
     app.config.update(
         SECRET_KEY=SECRET_KEY,
+        TESTING=True,
         ROCKETPUNCH_SANDBOX=True,
         ROCKETPUNCH_SANDBOX_FLAVOR=flavor,
         ROCKETPUNCH_REFRESH_LEEWAY=leeway,

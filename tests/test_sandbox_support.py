@@ -341,7 +341,9 @@ def make_host_app(provider: SandboxProvider) -> Flask:
 def sandbox_app(**config: t.Any) -> Flask:
     """An app with sandbox mode on and no client id or secret."""
     app = Flask("sandbox_app")
-    app.config.update(SECRET_KEY="sandbox-mode-secret", ROCKETPUNCH_SANDBOX=True)
+    app.config.update(
+        SECRET_KEY="sandbox-mode-secret", ROCKETPUNCH_SANDBOX=True, TESTING=True
+    )
     app.config.update({f"ROCKETPUNCH_{k}": v for k, v in config.items()})
     RocketpunchOAuth(app)
 

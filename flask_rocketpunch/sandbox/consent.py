@@ -33,16 +33,24 @@ def _canonical(params: Mapping[str, str]) -> list[list[str]]:
 
 
 class ConsentSigner:
-    """Signs and checks consent tokens with a random key of its own.
+    """Signs and checks consent tokens.
 
     :param clock: Returns the current time in seconds since the epoch.
     :param max_age: Seconds a token stays valid.
+    :param key: The signing key; a random one of its own when not given
+        (processes that share a sandbox pass the same key).
     """
 
-    def __init__(self, clock: Callable[[], float], max_age: int = CONSENT_TTL) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float],
+        max_age: int = CONSENT_TTL,
+        *,
+        key: bytes | None = None,
+    ) -> None:
         self.max_age = max_age
         self._serializer = URLSafeTimedSerializer(
-            secrets.token_bytes(32),
+            secrets.token_bytes(32) if key is None else key,
             salt="flask-rocketpunch.sandbox.consent",
             signer=_ClockSigner,
             signer_kwargs={"clock": clock},

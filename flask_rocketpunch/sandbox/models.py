@@ -62,8 +62,10 @@ class Faults:
     #: stop it instead.
     connect_refused: bool = False
     #: :class:`~flask_rocketpunch.sandbox.SandboxTransport` raises
-    #: :exc:`requests.ReadTimeout`; over HTTP every endpoint sleeps
-    #: :attr:`timeout_delay` seconds before answering.
+    #: :exc:`requests.ReadTimeout`; over HTTP the back-channel endpoints
+    #: (token, revocation, userinfo, metadata, API) sleep
+    #: :attr:`timeout_delay` seconds before answering. The consent page a
+    #: browser opens is never delayed.
     timeout: bool = False
     #: How long the HTTP server sleeps when :attr:`timeout` is on.
     timeout_delay: float = 2.0

@@ -50,6 +50,7 @@ from .models import (
 from .ratelimit import RateLimiter
 from .recorder import RequestRecorder
 from .sample_api import SampleAPI
+from .shared import SharedState
 from .users import SAMPLE_USERS, SandboxUser
 
 s256 = pkce_challenge
@@ -99,8 +100,15 @@ class SandboxProvider:
         (:func:`~flask_rocketpunch.sandbox.mount_in_app`) does this: it knows
         no public address of its own and must not take one from a request's
         ``Host`` header.
+    :param shared: Lets several processes serve this sandbox together (see
+        :class:`~flask_rocketpunch.sandbox.SharedState`): keys derived from
+        their shared secret, codes and refresh tokens that carry their own
+        signed record, and spent or revoked marks in a shared file. The
+        in-app sandbox uses one.
 
     .. versionadded:: 0.1
+    .. versionchanged:: 0.2
+        The ``shared`` parameter.
     """
 
     def __init__(
@@ -114,6 +122,7 @@ class SandboxProvider:
         enforce_rate_limit: bool = False,
         public_url: str | None = None,
         inline_pictures: bool = False,
+        shared: SharedState | None = None,
     ) -> None:
         spec = FLAVORS.get(flavor)
         if spec is None:
@@ -138,9 +147,15 @@ class SandboxProvider:
             rate_limit_per_minute, enforce_rate_limit, self._now
         )
         self._api = SampleAPI(self.users, self._now)
-        self._consent = ConsentSigner(self._now)
+        #: What several processes serving this sandbox share, if any.
+        self.shared = shared
+        self._consent = ConsentSigner(
+            self._now, key=None if shared is None else shared.key("consent")
+        )
         self._lock = threading.Lock()
-        self._signing_key = secrets.token_bytes(32)
+        self._signing_key = (
+            secrets.token_bytes(32) if shared is None else shared.key("access-tokens")
+        )
         self._clients: dict[str, SandboxClient] = {}
         self._codes: dict[str, AuthorizationCode] = {}
         self._access_tokens: dict[str, AccessToken] = {}
@@ -396,9 +411,8 @@ class SandboxProvider:
         account = self.get_user(user)
         if account is None:
             raise LookupError(f"No sandbox user {user!r}.")
-        code = secrets.token_urlsafe(32)
         record = AuthorizationCode(
-            code=code,
+            code="",
             client_id=request.client.client_id,
             redirect_uri=request.redirect_uri,
             user_sub=account.sub,
@@ -408,8 +422,15 @@ class SandboxProvider:
             expires_at=self.clock() + CODE_TTL,
             grant_id=secrets.token_hex(8),
         )
+        code = (
+            secrets.token_urlsafe(32)
+            if self.shared is None
+            else self.shared.seal_code(record)
+        )
         with self._lock:
-            self._codes[code] = record
+            self._codes[code] = dataclasses.replace(record, code=code)
+        if self.shared is not None:
+            self.shared.ledger.forget_before(self.clock() - CODE_TTL)
         return add_query(request.redirect_uri, {"code": code, "state": request.state})
 
     def deny(self, params: Mapping[str, str], *, url_root: str | None = None) -> str:
@@ -490,10 +511,10 @@ class SandboxProvider:
         self._check_verifier(verifier)
         now = self.clock()
         with self._lock:
-            record = self._codes.get(code)
+            record = self._code_locked(code)
             if record is None or record.client_id != client.client_id:
                 raise TokenError("invalid_grant", "Authorization code is invalid.")
-            if record.used:
+            if record.used or not self._spend(f"code:{code}", record.expires_at):
                 # RFC 6749 4.1.2: revoke what the code already issued.
                 self._revoke_grant_locked(record.grant_id)
                 raise TokenError("invalid_grant", _INVALID_CODE)
@@ -522,12 +543,12 @@ class SandboxProvider:
     def _live_refresh_token_locked(
         self, client: SandboxClient, token: str
     ) -> RefreshToken:
-        record = self._refresh_tokens.get(token)
+        record = self._refresh_token_locked(token)
         if record is None or record.client_id != client.client_id:
             raise TokenError("invalid_grant", "Refresh token is invalid.")
-        if record.revoked:
+        if record.revoked or self._marked(f"grant:{record.grant_id}"):
             raise TokenError("invalid_grant", "Refresh token has been revoked.")
-        if record.used:
+        if record.used or self._marked(f"refresh:{token}"):
             raise TokenError("invalid_grant", "Refresh token was already used.")
         if self.clock() >= record.expires_at:
             raise TokenError("invalid_grant", "Refresh token has expired.")
@@ -551,6 +572,8 @@ class SandboxProvider:
                     )
             rotate = self.rotates_refresh_tokens
             if rotate:
+                if not self._spend(f"refresh:{token}", record.expires_at):
+                    raise TokenError("invalid_grant", "Refresh token was already used.")
                 self._refresh_tokens[token] = dataclasses.replace(record, used=True)
             return self._issue_locked(
                 client.client_id,
@@ -615,18 +638,19 @@ class SandboxProvider:
         now = self.clock()
         ttl = self.access_token_ttl if expires_in is None else expires_in
         scope = " ".join(self._ordered(scopes))
-        access = encode_jwt(
-            {
-                "iss": "rocketpunch-sandbox",
-                "sub": user_sub,
-                "client_id": client_id,
-                "scope": scope,
-                "iat": int(now),
-                "exp": int(now + ttl),
-                "jti": secrets.token_hex(12),
-            },
-            self._signing_key,
-        )
+        claims: dict[str, object] = {
+            "iss": "rocketpunch-sandbox",
+            "sub": user_sub,
+            "client_id": client_id,
+            "scope": scope,
+            "iat": int(now),
+            "exp": int(now + ttl),
+            "jti": secrets.token_hex(12),
+        }
+        if self.shared is not None:
+            # So that any process can tell which grant a token belongs to.
+            claims["gid"] = grant_id
+        access = encode_jwt(claims, self._signing_key)
         self._access_tokens[access] = AccessToken(
             access, client_id, user_sub, scopes, now, now + ttl, grant_id
         )
@@ -637,15 +661,21 @@ class SandboxProvider:
             "scope": scope,
         }
         if with_refresh:
-            refresh = self.flavor_spec.refresh_token_prefix + secrets.token_urlsafe(32)
-            self._refresh_tokens[refresh] = RefreshToken(
-                refresh,
+            prefix = self.flavor_spec.refresh_token_prefix
+            record = RefreshToken(
+                "",
                 client_id,
                 user_sub,
                 refresh_scopes if refresh_scopes is not None else scopes,
                 now + REFRESH_TOKEN_TTL,
                 grant_id,
             )
+            refresh = (
+                prefix + secrets.token_urlsafe(32)
+                if self.shared is None
+                else self.shared.seal_refresh_token(record, prefix)
+            )
+            self._refresh_tokens[refresh] = dataclasses.replace(record, token=refresh)
             response["refresh_token"] = refresh
         return response
 
@@ -692,13 +722,15 @@ class SandboxProvider:
             return self._revoke_locked(token, None)
 
     def _revoke_locked(self, token: str, client_id: str | None) -> bool:
-        refresh = self._refresh_tokens.get(token)
+        refresh = self._refresh_token_locked(token)
         if refresh is not None and client_id in (None, refresh.client_id):
             self._revoke_grant_locked(refresh.grant_id)
             return True
-        access = self._access_tokens.get(token)
+        access = self._access_token_locked(token)
         if access is not None and client_id in (None, access.client_id):
-            self._access_tokens[token] = dataclasses.replace(access, revoked=True)
+            if token in self._access_tokens:
+                self._access_tokens[token] = dataclasses.replace(access, revoked=True)
+            self._mark(f"access:{token}", access.expires_at)
             return True
         return False
 
@@ -709,6 +741,42 @@ class SandboxProvider:
         for key, at in self._access_tokens.items():
             if at.grant_id == grant_id:
                 self._access_tokens[key] = dataclasses.replace(at, revoked=True)
+        self._mark(f"grant:{grant_id}", self.clock() + REFRESH_TOKEN_TTL)
+
+    # -- what other processes issued, spent and revoked ------------------------------
+
+    def _code_locked(self, code: str) -> AuthorizationCode | None:
+        record = self._codes.get(code)
+        if record is None and self.shared is not None:
+            record = self.shared.open_code(code)
+        return record
+
+    def _refresh_token_locked(self, token: str) -> RefreshToken | None:
+        record = self._refresh_tokens.get(token)
+        if record is None and self.shared is not None:
+            record = self.shared.open_refresh_token(
+                token, self.flavor_spec.refresh_token_prefix
+            )
+        return record
+
+    def _access_token_locked(self, token: str) -> AccessToken | None:
+        record = self._access_tokens.get(token)
+        if record is None and self.shared is not None:
+            record = self.shared.open_access_token(token, self._signing_key)
+        return record
+
+    def _spend(self, name: str, until: float) -> bool:
+        """Mark ``name`` spent for every process; whether this call did."""
+        if self.shared is None:
+            return True  # the record's own ``used`` flag is the whole story
+        return self.shared.ledger.spend(name, until)
+
+    def _mark(self, name: str, until: float) -> None:
+        if self.shared is not None:
+            self.shared.ledger.spend(name, until)
+
+    def _marked(self, *names: str) -> bool:
+        return self.shared is not None and self.shared.ledger.is_marked(*names)
 
     # -- bearer authentication and the user-context API ----------------------
 
@@ -729,10 +797,12 @@ class SandboxProvider:
                 www_authenticate=realm,
             )
         with self._lock:
-            record = self._access_tokens.get(token)
+            record = self._access_token_locked(token)
         if record is None or not self.verify_access_token_signature(token):
             problem = "The access token is invalid."
-        elif record.revoked:
+        elif record.revoked or self._marked(
+            f"access:{token}", f"grant:{record.grant_id}"
+        ):
             problem = "The access token has been revoked."
         elif self.clock() >= record.expires_at:
             problem = "The access token has expired."

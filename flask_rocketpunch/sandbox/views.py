@@ -39,6 +39,9 @@ from .responses import (
 HUGE_BODY_SIZE = 5 * 1024 * 1024
 
 _RECORD_KEY = "flask_rocketpunch.sandbox.record"
+#: The endpoints a browser opens: the ``timeout`` fault never delays them,
+#: it stands for a back channel that does not answer.
+_BROWSER_ENDPOINTS = frozenset({"authorize"})
 _FORM_FIELDS = frozenset({"decision", "user", "consent_token"})
 _OAUTH_FAULT_ERRORS = {
     400: "invalid_request",
@@ -74,8 +77,9 @@ def duplicated(data: MultiDict[str, str]) -> list[str]:
 
 
 def record_request() -> None:
-    """Record the request with the provider; sleep if the ``timeout`` fault
-    is on."""
+    """Record the request with the provider; sleep before a back-channel
+    endpoint (token, revocation, userinfo, API) if the ``timeout`` fault is
+    on."""
     endpoint = (request.endpoint or "").rpartition(".")[2]
     if endpoint == "static":
         return
@@ -86,7 +90,7 @@ def record_request() -> None:
     request.environ[_RECORD_KEY] = provider.record(
         endpoint, request.method, request.path, params, dict(request.headers)
     )
-    if provider.faults.timeout:
+    if provider.faults.timeout and endpoint not in _BROWSER_ENDPOINTS:
         time.sleep(provider.faults.timeout_delay)
 
 
