@@ -109,7 +109,7 @@ def test_every_warning_check_can_print_is_listed_in_the_cli_docs(
     make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("FLASK_DEBUG", raising=False)
-    sandbox = sandbox_app(CLIENT_ID="rp_app_8f2c41", TESTING=True)
+    sandbox = sandbox_app(CLIENT_ID="rp_app_8f2c41", TESTING=True, SANDBOX_FORCE=True)
     sandbox.testing = False
     apps = [
         make_app(

@@ -31,6 +31,8 @@ def python_blocks(text: str) -> list[str]:
 def quickstart_app(monkeypatch: pytest.MonkeyPatch) -> Flask:
     monkeypatch.setenv("FLASK_SECRET_KEY", "quickstart-secret")
     monkeypatch.setenv("FLASK_ROCKETPUNCH_SANDBOX", "true")
+    # The in-app sandbox runs only with debug or testing on.
+    monkeypatch.setenv("FLASK_TESTING", "true")
     blocks = python_blocks(QUICKSTART.read_text(encoding="utf-8"))
     minimal = next(b for b in blocks if "app = Flask(__name__)" in b)
     calling = next(b for b in blocks if "def share():" in b)
