@@ -13,7 +13,7 @@ from flask import Blueprint, Flask, request, url_for
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from . import api_views
+from . import api_dispatch, api_views
 from .errors import (
     APIError,
     AuthorizationError,
@@ -261,7 +261,7 @@ def metadata() -> Response:
 
 # -- the blueprint --------------------------------------------------------------
 
-_API_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+_API_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
 _ROUTES = (
     ("/oauth/authorize", authorize, ["GET", "POST"]),
     ("/oauth/token", token, ["POST"]),
@@ -269,8 +269,7 @@ _ROUTES = (
     ("/.well-known/oauth-authorization-server", metadata, ["GET"]),
     ("/oauth/userinfo", api_views.userinfo, ["GET"]),
     ("/api/v1/profiles/me", api_views.profile, ["GET"]),
-    ("/api/v1/posts", api_views.posts, ["GET", "POST"]),
-    ("/api/v1/me/company-permissions", api_views.company_permissions, ["GET"]),
+    *api_dispatch.api_routes(),
     ("/api/v1/<path:rest>", api_views.api_not_found, _API_METHODS),
 )
 
@@ -290,8 +289,10 @@ def create_sandbox_blueprint(
     Routes, relative to the prefix: ``GET|POST /oauth/authorize``,
     ``POST /oauth/token``, ``POST /oauth/revoke``, ``GET /oauth/userinfo``,
     ``GET /.well-known/oauth-authorization-server`` (current flavor),
-    ``GET /api/v1/profiles/me`` (guide flavor), ``GET|POST /api/v1/posts``,
-    ``GET /api/v1/me/company-permissions`` and ``/static/<filename>``.
+    ``GET /api/v1/profiles/me`` (guide flavor), every ``/api/v1`` operation
+    of Rocketpunch's OpenAPI description (current flavor; the guide flavor
+    serves ``GET|POST /api/v1/posts`` and ``GET
+    /api/v1/me/company-permissions`` of them) and ``/static/<filename>``.
 
     Registering it stores the provider in
     ``app.extensions["rocketpunch_sandbox"][name]``, where its views and
@@ -313,7 +314,11 @@ def create_sandbox_blueprint(
     bp.before_request(record_request)
     bp.after_request(record_status)
     for rule, view, methods in _ROUTES:
-        bp.add_url_rule(rule, view.__name__, view, methods=methods)
+        # OPTIONS on an API path is the catch-all's 405, as on Rocketpunch.
+        automatic = not rule.startswith("/api/")
+        bp.add_url_rule(
+            rule, view.__name__, view, methods=methods, provide_automatic_options=automatic
+        )
     return bp
 
 
