@@ -66,7 +66,7 @@ def http_consent(location: str) -> str:
 
 
 def _serve(clients: list[Client]) -> None:
-    provider = SandboxProvider(flavor="current")
+    provider = SandboxProvider(flavor="current", require_app_key=False)
     for client_id, secret, redirect_uri in clients:
         provider.register_client(client_id, secret, redirect_uri)
     with KeepAliveServer(create_sandbox_app(provider)) as server:

@@ -32,8 +32,7 @@ import typing as t
 from collections.abc import Callable, Iterator
 
 import pytest
-from flask import Flask, Response, request
-from flask import request_finished
+from flask import Flask, Response, request, request_finished
 from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 from openapi_schema_validator import OAS31Validator
@@ -93,9 +92,9 @@ def _allow_null_in_nullable_enums(spec: Spec) -> None:
     def visit(node: t.Any) -> None:
         if isinstance(node, dict):
             kinds = node.get("type")
-            if isinstance(kinds, list) and "null" in kinds and "enum" in node:
-                if None not in node["enum"]:
-                    node["enum"] = [*node["enum"], None]
+            nullable = isinstance(kinds, list) and "null" in kinds
+            if nullable and None not in node.get("enum", [None]):
+                node["enum"] = [*node["enum"], None]
             for value in node.values():
                 visit(value)
         elif isinstance(node, list):
@@ -156,7 +155,9 @@ def _openapi() -> OpenAPI:
 
 
 def _error_schema() -> dict[str, t.Any]:
-    return t.cast(dict[str, t.Any], corrected_spec()["components"]["schemas"]["ErrorResponse"])
+    return t.cast(
+        dict[str, t.Any], corrected_spec()["components"]["schemas"]["ErrorResponse"]
+    )
 
 
 def _documented(operation_id: str) -> frozenset[int]:
@@ -243,7 +244,9 @@ class ResponseChecker:
         problems = violations_of(operation_id, path, response)
         with self._lock:
             self.checked[operation_id] = self.checked.get(operation_id, 0) + 1
-            self.violations.extend(f"{request.method} {request.full_path}: {p}" for p in problems)
+            self.violations.extend(
+                f"{request.method} {request.full_path}: {p}" for p in problems
+            )
 
     def take(self) -> list[str]:
         """The violations since the last call, cleared."""

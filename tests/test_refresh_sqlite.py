@@ -101,7 +101,7 @@ class DyingCoordinator(SQLiteCoordinator):
 
 @pytest.fixture
 def provider() -> SandboxProvider:
-    provider = SandboxProvider()
+    provider = SandboxProvider(require_app_key=False)
     provider.register_client(CLIENT_ID, CLIENT_SECRET, "http://localhost/cb")
     return provider
 

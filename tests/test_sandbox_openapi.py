@@ -9,8 +9,10 @@ with its allowances, headers and body, with ``openapi-core``).
 
 from __future__ import annotations
 
-import collections.abc as cabc
 import json
+import re
+import typing as t
+from pathlib import Path
 
 import pytest
 import schemathesis
@@ -18,19 +20,21 @@ from flask import Flask
 from hypothesis import HealthCheck, settings
 from openapi_check import allowed_statuses, corrected_spec
 from schemathesis.checks import not_a_server_error
-from werkzeug.exceptions import MethodNotAllowed
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_headers_conformance,
     response_schema_conformance,
 )
+from werkzeug.exceptions import MethodNotAllowed
 
 from flask_rocketpunch.sandbox import SandboxProvider, create_sandbox_app
 from flask_rocketpunch.sandbox.openapi import api_operations
 
 CLIENT_ID = "rp_app_schemathesis"
 #: Every scope the description's operations require.
-ALL_SCOPES = "profile email post:write company:manage:read job:write job:manage:read event:write"
+ALL_SCOPES = (
+    "profile email post:write company:manage:read job:write job:manage:read event:write"
+)
 #: Examples per operation: modest, the whole run stays well under a minute.
 MAX_EXAMPLES = 15
 
@@ -45,14 +49,14 @@ schema = schemathesis.openapi.from_dict(_api_only())
 
 
 @pytest.fixture(scope="module")
-def sandbox() -> cabc.Iterator[tuple[Flask, dict[str, str]]]:
+def sandbox() -> tuple[Flask, dict[str, str]]:
     """The standalone sandbox app and the headers of a manager with every
     scope: the app key and a bearer token of the first sample user."""
     provider = SandboxProvider(access_token_ttl=3600)
     provider.register_client(CLIENT_ID, "secret", "http://127.0.0.1/callback")
     token = provider.issue_token("minji", CLIENT_ID, ALL_SCOPES)["access_token"]
     headers = {"X-RP-API-Key": CLIENT_ID, "Authorization": f"Bearer {token}"}
-    yield create_sandbox_app(provider), headers
+    return create_sandbox_app(provider), headers
 
 
 @schema.parametrize()
@@ -63,7 +67,7 @@ def sandbox() -> cabc.Iterator[tuple[Flask, dict[str, str]]]:
     derandomize=True,
 )
 def test_every_operation_conforms(
-    case: schemathesis.Case, sandbox: tuple[Flask, dict[str, str]]
+    case: schemathesis.Case[t.Any], sandbox: tuple[Flask, dict[str, str]]
 ) -> None:
     app, headers = sandbox
     response = case.call(app=app, headers=headers)
@@ -110,3 +114,22 @@ def test_the_sandbox_serves_every_operation_of_the_description() -> None:
     assert len(operations) == 42
     for operation in operations:
         assert (operation.rule, operation.method) in served, operation.operation_id
+
+
+def test_the_docs_list_every_operation_with_its_security_and_scope() -> None:
+    text = (Path(__file__).parent.parent / "docs" / "sandbox.rst").read_text("utf-8")
+    rows = re.findall(
+        r"^``(\w+) (/\S+)``\s+``(\w+)``\s+(key \+ bearer|key)\s+(\S+)$", text, re.M
+    )
+    documented = {(m, p, op, auth, scope.strip("`")) for m, p, op, auth, scope in rows}
+    expected = {
+        (
+            op.method,
+            op.path.removeprefix("/api/v1"),
+            op.operation_id,
+            "key + bearer" if op.user else "key",
+            op.scope or "-",
+        )
+        for op in api_operations()
+    }
+    assert documented == expected

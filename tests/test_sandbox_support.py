@@ -230,7 +230,10 @@ class Sandbox:
         return self.session.post(self.url("/oauth/revoke"), data=data)
 
     def get(
-        self, path: str, access_token: str | None = None, app_key: str | None = CLIENT_ID
+        self,
+        path: str,
+        access_token: str | None = None,
+        app_key: str | None = CLIENT_ID,
     ) -> requests.Response:
         headers = {}
         if app_key is not None:

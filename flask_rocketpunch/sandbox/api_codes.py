@@ -3,6 +3,8 @@ caller's company permissions and resource roles)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .api_call import Call, Reply
 from .api_request import invalid
 from .catalog import paginate
@@ -10,7 +12,7 @@ from .data import codes
 from .data.companies import MANAGER_CAPABILITIES, RESOURCE_CAPABILITIES
 
 
-def _catalog(entries: tuple[codes.Code, ...]) -> "callable[[Call], Reply]":  # type: ignore[valid-type]
+def _catalog(entries: tuple[codes.Code, ...]) -> Callable[[Call], Reply]:
     def view(call: Call) -> Reply:
         english = call.language == "en"
         return 200, [
@@ -66,12 +68,18 @@ def resource_roles(call: Call) -> Reply:
         call.catalog.company(permalink)
         roles = call.catalog.resource_roles.get((call.sub, permalink), [])
     items = [
-        {"resourceType": k, "resourceId": rid, "capabilities": list(RESOURCE_CAPABILITIES[k])}
+        {
+            "resourceType": k,
+            "resourceId": rid,
+            "capabilities": list(RESOURCE_CAPABILITIES[k]),
+        }
         for k, rid in roles
         if k == kind and call.param("resourceId") in (None, rid)
     ]
     if call.param("resourceId") is None:
-        items = paginate(items, call.param("page", 1), call.param("pageSize", 20))["items"]  # type: ignore[assignment]
+        items = paginate(items, call.param("page", 1), call.param("pageSize", 20))[
+            "items"
+        ]  # type: ignore[assignment]
     return 200, {"items": items}
 
 

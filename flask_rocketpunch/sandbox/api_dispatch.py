@@ -69,7 +69,9 @@ def authenticate(
     key = request.headers.get(APP_KEY_HEADER)
     if not key:
         if provider.require_app_key or token is None:
-            raise _invalid_key(f"The {APP_KEY_HEADER} header (your App Key) is required.")
+            raise _invalid_key(
+                f"The {APP_KEY_HEADER} header (your App Key) is required."
+            )
         return token.client_id, token
     if provider.get_client(key) is None:
         raise _invalid_key(f"The {APP_KEY_HEADER} header is not a registered App Key.")
@@ -80,7 +82,9 @@ def authenticate(
     return key, token
 
 
-def _serve(provider: SandboxProvider, operation: Operation, path: Mapping[str, str]) -> Response:
+def _serve(
+    provider: SandboxProvider, operation: Operation, path: Mapping[str, str]
+) -> Response:
     faults = provider.faults
     if faults.rate_limit_retry_after is not None:
         raise rate_limit_exceeded()
@@ -93,12 +97,11 @@ def _serve(provider: SandboxProvider, operation: Operation, path: Mapping[str, s
     params = read_parameters(operation, request, path)
     body, files = read_body(operation, request)
     language = request.accept_languages.best_match(LANGUAGES, default="ko")
-    call = Call(operation, provider.catalog, app_key, token, params, body, files, language)
+    call = Call(
+        operation, provider.catalog, app_key, token, params, body, files, language
+    )
     status, payload = HANDLERS[operation.operation_id](call)
-    if status == 204:
-        response = Response(status=204)
-    else:
-        response = json_response(payload, status)
+    response = Response(status=204) if status == 204 else json_response(payload, status)
     response.headers["X-RP-RateLimit-Remaining"] = str(remaining)
     return response
 
@@ -119,7 +122,9 @@ def operation_view(operation: Operation) -> Callable[..., Response]:
             return api_error_response(provider, error)
 
     view.__name__ = operation.operation_id
-    view.__doc__ = f"``{operation.method} {operation.path}`` ({operation.operation_id})."
+    view.__doc__ = (
+        f"``{operation.method} {operation.path}`` ({operation.operation_id})."
+    )
     return view
 
 

@@ -137,18 +137,28 @@ def list_sessions(call: Call) -> Reply:
             s["endTime"],
         )
         answer = []
-        for (day, start, end), group in itertools.groupby(sorted(sessions, key=slot), slot):
+        for (day, start, end), group in itertools.groupby(
+            sorted(sessions, key=slot), slot
+        ):
             shown = [
-                {k: v for k, v in s.items() if k not in ("sessionId", "day", "startTime", "endTime")}
+                {
+                    k: v
+                    for k, v in s.items()
+                    if k not in ("sessionId", "day", "startTime", "endTime")
+                }
                 for s in group
             ]
-            answer.append({"day": day, "startTime": start, "endTime": end, "sessions": shown})
+            answer.append(
+                {"day": day, "startTime": start, "endTime": end, "sessions": shown}
+            )
     return 200, answer
 
 
 def _speakers(call: Call) -> list[dict[str, object]]:
     speakers = t.cast(list[dict[str, object]], call.field("speakers", []))
-    return [{"name": s["speakerName"], "jobOrDept": s.get("jobOrDept")} for s in speakers]
+    return [
+        {"name": s["speakerName"], "jobOrDept": s.get("jobOrDept")} for s in speakers
+    ]
 
 
 def create_session(call: Call) -> Reply:

@@ -60,7 +60,14 @@ def _hosts(catalog: Catalog, event: Event) -> list[dict[str, object]]:
 
 
 def _common(catalog: Catalog, event: Event) -> dict[str, object]:
-    keys = ("eventId", "eventName", "eventCategories", "eventSubjects", "startAt", "endAt")
+    keys = (
+        "eventId",
+        "eventName",
+        "eventCategories",
+        "eventSubjects",
+        "startAt",
+        "endAt",
+    )
     body = {key: event[key] for key in keys}
     body.update(
         eventOpenType=event["eventOpenType"],
@@ -90,7 +97,10 @@ def written(event: Event) -> dict[str, object]:
 
     :param event: The stored event.
     """
-    return {"eventId": event["eventId"], "webUrl": f"{WEB_URL}/event/{event['eventId']}"}
+    return {
+        "eventId": event["eventId"],
+        "webUrl": f"{WEB_URL}/event/{event['eventId']}",
+    }
 
 
 def _day(call: Call, name: str) -> date | None:
@@ -175,7 +185,9 @@ def _location(call: Call, event: Event) -> None:
         if call.body and source in call.body:
             location[target] = call.body[source]
     if location:
-        event["location"] = {target: location.get(target) for target in _LOCATION.values()}
+        event["location"] = {
+            target: location.get(target) for target in _LOCATION.values()
+        }
 
 
 def _times(call: Call) -> None:
@@ -200,7 +212,10 @@ def create_event(call: Call) -> Reply:
             eventStatus="PUBLISHED",
             bannerUrl=f"https://cdn.example.com/events/{event_id}/banner",
             attachments=[
-                {"url": f"https://cdn.example.com/events/{event_id}/{f.filename}", "fileName": f.filename}
+                {
+                    "url": f"https://cdn.example.com/events/{event_id}/{f.filename}",
+                    "fileName": f.filename,
+                }
                 for f in call.files.get("attachments", [])
             ],
             location=None,
@@ -211,7 +226,14 @@ def create_event(call: Call) -> Reply:
             tickets=[],
             sessions=[],
             faqs=[],
-            hosts=[{"hostId": call.catalog.next_id(), "hostType": "COMPANY", "id": permalink, "roles": ["ORGANIZER"]}],
+            hosts=[
+                {
+                    "hostId": call.catalog.next_id(),
+                    "hostType": "COMPANY",
+                    "id": permalink,
+                    "roles": ["ORGANIZER"],
+                }
+            ],
         )
         _location(call, event)
         call.catalog.events[event_id] = event

@@ -95,7 +95,9 @@ def _matches(call: Call, job: Job) -> bool:
     if call.param("companyId") not in (None, job["company"]):
         return False
     company = call.catalog.companies.get(str(job["company"]), {})
-    if call.param("companySizes") and company.get("size") not in call.param("companySizes"):
+    if call.param("companySizes") and company.get("size") not in call.param(
+        "companySizes"
+    ):
         return False
     for param, key in _LIST_FILTERS.items():
         wanted = call.param(param)
@@ -111,7 +113,9 @@ def search_jobs(call: Call) -> Reply:
     of different kinds ANDed. Sort by relevance, date or popularity."""
     sort = call.param("sort", "RELEVANCE_DESC")
     if sort not in _SORTS:
-        raise APIError(400, "C0005", f"sort must be one of {', '.join(_SORTS)}.", details="sort")
+        raise APIError(
+            400, "C0005", f"sort must be one of {', '.join(_SORTS)}.", details="sort"
+        )
     with call.catalog.lock:
         found = [j for j in call.catalog.jobs.values() if _matches(call, j)]
         found.sort(key=lambda j: str(j["createdAt"]), reverse=True)
@@ -156,10 +160,15 @@ def create_job(call: Call) -> Reply:
             status="published",
             hiring=True,
             language=None,
-            jobImages=[f"https://cdn.example.com/jobs/{f.filename}" for f in call.files.get("images", [])],
+            jobImages=[
+                f"https://cdn.example.com/jobs/{f.filename}"
+                for f in call.files.get("images", [])
+            ],
             applyMethod={"type": "PLATFORM", "url": None},
             startAt=f"{call.field('startDate')}T00:00:00Z",
-            endAt=(f"{call.field('endDate')}T23:59:59Z" if call.field("endDate") else None),
+            endAt=(
+                f"{call.field('endDate')}T23:59:59Z" if call.field("endDate") else None
+            ),
             createdAt=call.catalog.now(),
         )
         call.catalog.jobs[job_id] = job

@@ -91,7 +91,9 @@ def _when(call: Call, name: str) -> datetime | None:
     try:
         when = parse_datetime(text) if "T" in text else datetime.fromisoformat(text)
     except ValueError:
-        raise invalid(name, f"must be an ISO-8601 date and time. Input: {text}") from None
+        raise invalid(
+            name, f"must be an ISO-8601 date and time. Input: {text}"
+        ) from None
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
@@ -121,7 +123,9 @@ def search_posts(call: Call) -> Reply:
     ]
     found.sort(key=_posted, reverse=True)
     if keyword and call.param("sort", "RELEVANCE") == "RELEVANCE":
-        found.sort(key=lambda p: str(p["content"]).casefold().count(keyword), reverse=True)
+        found.sort(
+            key=lambda p: str(p["content"]).casefold().count(keyword), reverse=True
+        )
     items = [summary(call.catalog, p, call.user_sub) for p in found]
     return 200, paginate(items, call.param("page", 1), call.param("pageSize", 20))
 
@@ -144,7 +148,13 @@ def _og(call: Call) -> dict[str, object] | None:
     if og is None:
         return None
     link = og["link"]
-    return {"link": link, "title": None, "source": None, "image": None, "description": None}
+    return {
+        "link": link,
+        "title": None,
+        "source": None,
+        "image": None,
+        "description": None,
+    }
 
 
 def _images(call: Call) -> list[dict[str, object]]:

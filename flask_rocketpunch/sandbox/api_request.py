@@ -70,7 +70,9 @@ def _parameter(param: Parameter, values: list[str]) -> object:
     schema = resolve(param.schema)
     if schema.get("type") == "array":
         items = [part for value in values for part in value.split(",") if part]
-        converted: object = [_convert(v, schema.get("items", {}), param.name) for v in items]
+        converted: object = [
+            _convert(v, schema.get("items", {}), param.name) for v in items
+        ]
         check(converted, schema, param.name)
         return converted
     value = _convert(values[0], schema, param.name)

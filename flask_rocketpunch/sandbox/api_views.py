@@ -12,8 +12,8 @@ from flask import request
 from werkzeug.wrappers import Response
 
 from .errors import APIError
-from .openapi import methods_of
 from .models import AccessToken
+from .openapi import methods_of
 from .pictures import picture_url
 from .ratelimit import rate_limit_exceeded
 from .registry import current_provider

@@ -96,7 +96,7 @@ class Catalog:
                 self.posts[int(str(post["postId"]))] = post
             self.jobs = {int(str(j["jobId"])): j for j in copy.deepcopy(JOBS)}
             self.events = {str(e["eventId"]): e for e in copy.deepcopy(EVENTS)}
-            first, second = (list(self.companies) + ["", ""])[:2]
+            first, second = [*self.companies, "", ""][:2]
             self.managers = {first: {self.users[0].sub}}
             self.resource_roles = {}
             if len(self.users) > 1:

@@ -32,7 +32,12 @@ Schema = Mapping[str, t.Any]
 @functools.cache
 def load_spec() -> Mapping[str, t.Any]:
     """The shipped OpenAPI description, parsed once."""
-    text = resources.files(__package__).joinpath("spec", SPEC_FILE).read_text("utf-8")
+    text = (
+        resources.files(__package__)
+        .joinpath("spec")
+        .joinpath(SPEC_FILE)
+        .read_text("utf-8")
+    )
     return t.cast(Mapping[str, t.Any], json.loads(text))
 
 
@@ -149,7 +154,13 @@ def _path_patterns() -> Mapping[re.Pattern[str], tuple[str, ...]]:
     for op in api_operations():
         patterns.setdefault(op.path, []).append(op.method)
     return {
-        re.compile("^" + _PATH_PARAM_RE.sub("[^/]+", re.escape(path).replace(r"\{", "{").replace(r"\}", "}")) + "$"): tuple(methods)
+        re.compile(
+            "^"
+            + _PATH_PARAM_RE.sub(
+                "[^/]+", re.escape(path).replace(r"\{", "{").replace(r"\}", "}")
+            )
+            + "$"
+        ): tuple(methods)
         for path, methods in patterns.items()
     }
 

@@ -329,7 +329,8 @@ class SandboxProvider:
 
     def reset(self) -> None:
         """Forget codes, tokens, recorded requests, rate counters and every
-        change to the sample data, and turn every fault off. Registered clients are kept.
+        change to the sample data, and turn every fault off. Registered
+        clients are kept.
         """
         with self._lock:
             self._codes.clear()

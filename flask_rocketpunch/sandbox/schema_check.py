@@ -101,7 +101,8 @@ def _check_string(value: str, schema: Schema, field: str) -> None:
         raise Invalid(field, f"must be at least {schema['minLength']} characters.")
     if "maxLength" in schema and len(value) > schema["maxLength"]:
         raise Invalid(
-            field, f"must be {schema['maxLength']} characters or less. Input: {len(value)}"
+            field,
+            f"must be {schema['maxLength']} characters or less. Input: {len(value)}",
         )
     if "pattern" in schema and not re.search(schema["pattern"], value):
         raise Invalid(field, f"must match {schema['pattern']}.")

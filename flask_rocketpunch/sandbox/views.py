@@ -8,6 +8,7 @@ was registered under, so one app can mount several sandboxes.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from flask import Blueprint, Flask, request, url_for
 from werkzeug.datastructures import MultiDict
@@ -262,7 +263,7 @@ def metadata() -> Response:
 # -- the blueprint --------------------------------------------------------------
 
 _API_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
-_ROUTES = (
+_ROUTES: tuple[tuple[str, Callable[..., Response], list[str]], ...] = (
     ("/oauth/authorize", authorize, ["GET", "POST"]),
     ("/oauth/token", token, ["POST"]),
     ("/oauth/revoke", revoke, ["POST"]),
@@ -317,7 +318,11 @@ def create_sandbox_blueprint(
         # OPTIONS on an API path is the catch-all's 405, as on Rocketpunch.
         automatic = not rule.startswith("/api/")
         bp.add_url_rule(
-            rule, view.__name__, view, methods=methods, provide_automatic_options=automatic
+            rule,
+            view.__name__,
+            view,
+            methods=methods,
+            provide_automatic_options=automatic,
         )
     return bp
 

@@ -27,7 +27,9 @@ def rocketpunch_provider() -> SandboxProvider:
 
     .. versionadded:: 0.1
     """
-    return SandboxProvider(flavor="current")
+    # The extension does not send X-RP-API-Key yet (issue 9, item 1): until it
+    # does, its bearer token stands for the App Key. Remove with that change.
+    return SandboxProvider(flavor="current", require_app_key=False)
 
 
 @pytest.fixture

@@ -38,7 +38,9 @@ MINJI = SAMPLE_USERS[0]
 @pytest.fixture
 def provider_server() -> cabc.Iterator[SandboxServer]:
     """The sandbox provider on its own server: ``http://127.0.0.1:<p1>``."""
-    with SandboxServer(SandboxProvider(flavor="current")) as server:
+    with SandboxServer(
+        SandboxProvider(flavor="current", require_app_key=False)
+    ) as server:
         yield server
 
 

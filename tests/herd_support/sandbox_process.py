@@ -109,7 +109,9 @@ def create_app(provider: SandboxProvider, start_faults: Faults) -> Flask:
 
 def serve(token_delay: float, access_token_ttl: int | None = None) -> None:
     """Serve until a signal or the end of the parent process."""
-    provider = SandboxProvider(flavor="current", access_token_ttl=access_token_ttl)
+    provider = SandboxProvider(
+        flavor="current", access_token_ttl=access_token_ttl, require_app_key=False
+    )
     provider.faults.token_delay = token_delay
     start_faults = dataclasses.replace(provider.faults)
     stop = threading.Event()

@@ -7,7 +7,13 @@ from __future__ import annotations
 Code = tuple[str, str, str, str, str]
 
 SENIORITIES: tuple[Code, ...] = (
-    ("BEGINNER", "신입", "Entry level", "인턴 또는 경력 없음", "Intern or no professional experience"),
+    (
+        "BEGINNER",
+        "신입",
+        "Entry level",
+        "인턴 또는 경력 없음",
+        "Intern or no professional experience",
+    ),
     ("JUNIOR", "주니어", "Junior", "1-3년 경력", "1-3 years of experience"),
     ("MIDLEVEL", "미드레벨", "Mid-level", "3-7년 경력", "3-7 years of experience"),
     ("SENIOR", "시니어", "Senior", "7-15년 경력", "7-15 years of experience"),
@@ -30,20 +36,62 @@ JOB_CATEGORIES: tuple[Code, ...] = (
 EVENT_CATEGORIES: tuple[Code, ...] = (
     ("MARKET", "팝업 스토어", "Pop-up store", "기간 한정 행사", "Limited-time event"),
     ("FAIR", "박람회", "Fair", "박람회/전시", "Fair / exhibition"),
-    ("CONFERENCE", "컨퍼런스", "Conference", "강연/세미나/포럼", "Talk / seminar / forum"),
+    (
+        "CONFERENCE",
+        "컨퍼런스",
+        "Conference",
+        "강연/세미나/포럼",
+        "Talk / seminar / forum",
+    ),
     ("NETWORKING", "네트워킹", "Networking", "밋업/멘토링", "Meetup / mentoring"),
     ("BUSINESS", "비즈니스", "Business", "IR/런칭데이", "IR / launch day"),
     ("COMPETITION", "공모전", "Competition", "해커톤/경진대회", "Hackathon / contest"),
-    ("LIFESTYLE", "라이프스타일", "Lifestyle", "축제/공연/문화", "Festival / performance / culture"),
+    (
+        "LIFESTYLE",
+        "라이프스타일",
+        "Lifestyle",
+        "축제/공연/문화",
+        "Festival / performance / culture",
+    ),
 )
 EVENT_SUBJECTS: tuple[Code, ...] = (
     ("WEB3", "웹3", "Web3", "블록체인/가상자산", "Blockchain / cryptocurrency"),
-    ("TECHNOLOGY", "기술", "Technology", "AI/엔지니어링/연구", "AI / engineering / research"),
-    ("PRODUCT", "프로덕트", "Product", "서비스/기획/디자인/마케팅", "Service / planning / design / marketing"),
+    (
+        "TECHNOLOGY",
+        "기술",
+        "Technology",
+        "AI/엔지니어링/연구",
+        "AI / engineering / research",
+    ),
+    (
+        "PRODUCT",
+        "프로덕트",
+        "Product",
+        "서비스/기획/디자인/마케팅",
+        "Service / planning / design / marketing",
+    ),
     ("FINANCE", "금융", "Finance", "자산/투자/핀테크", "Assets / investment / fintech"),
-    ("HUMANITIES", "인문", "Humanities", "사회/기후/생명/종교", "Society / climate / life sciences"),
-    ("BUSINESS", "비즈니스", "Business", "전략/조직/HR/영업", "Strategy / organization / HR / sales"),
-    ("CULTURE", "문화", "Culture", "게임/콘텐츠/예술/미디어", "Games / content / art / media"),
+    (
+        "HUMANITIES",
+        "인문",
+        "Humanities",
+        "사회/기후/생명/종교",
+        "Society / climate / life sciences",
+    ),
+    (
+        "BUSINESS",
+        "비즈니스",
+        "Business",
+        "전략/조직/HR/영업",
+        "Strategy / organization / HR / sales",
+    ),
+    (
+        "CULTURE",
+        "문화",
+        "Culture",
+        "게임/콘텐츠/예술/미디어",
+        "Games / content / art / media",
+    ),
 )
 #: ``(code, Korean label, English label, children)``, three levels deep.
 JOB_INDUSTRIES: tuple[tuple[str, str, str, tuple[object, ...]], ...] = (

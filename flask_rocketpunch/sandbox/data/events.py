@@ -31,7 +31,10 @@ EVENTS: tuple[dict[str, object], ...] = (
         "joinType": "REGISTERED",
         "bannerUrl": "https://cdn.example.com/events/ai-2026.png",
         "attachments": [
-            {"url": "https://cdn.example.com/events/ai-2026-map.png", "fileName": "map.png"}
+            {
+                "url": "https://cdn.example.com/events/ai-2026-map.png",
+                "fileName": "map.png",
+            }
         ],
         "location": _SEOUL,
         "onlineLink": None,
@@ -79,7 +82,9 @@ EVENTS: tuple[dict[str, object], ...] = (
                 "description": None,
                 "videoUrl": None,
                 "thumbnailUrl": None,
-                "speakers": [{"name": "김민지", "jobOrDept": "Rocketpunch Sandbox CTO"}],
+                "speakers": [
+                    {"name": "김민지", "jobOrDept": "Rocketpunch Sandbox CTO"}
+                ],
                 "tags": ["AI", "keynote"],
             },
             {
@@ -110,8 +115,18 @@ EVENTS: tuple[dict[str, object], ...] = (
             },
         ],
         "hosts": [
-            {"hostId": 1, "hostType": "COMPANY", "id": "rocketpunch-sandbox", "roles": ["ORGANIZER"]},
-            {"hostId": 2, "hostType": "COMPANY", "id": "hanbit-robotics", "roles": ["SPONSOR"]},
+            {
+                "hostId": 1,
+                "hostType": "COMPANY",
+                "id": "rocketpunch-sandbox",
+                "roles": ["ORGANIZER"],
+            },
+            {
+                "hostId": 2,
+                "hostType": "COMPANY",
+                "id": "hanbit-robotics",
+                "roles": ["SPONSOR"],
+            },
         ],
     },
     {
@@ -139,7 +154,12 @@ EVENTS: tuple[dict[str, object], ...] = (
         "sessions": [],
         "faqs": [],
         "hosts": [
-            {"hostId": 3, "hostType": "COMPANY", "id": "hanbit-robotics", "roles": ["ORGANIZER"]},
+            {
+                "hostId": 3,
+                "hostType": "COMPANY",
+                "id": "hanbit-robotics",
+                "roles": ["ORGANIZER"],
+            },
         ],
     },
     {
@@ -167,7 +187,12 @@ EVENTS: tuple[dict[str, object], ...] = (
         "sessions": [],
         "faqs": [],
         "hosts": [
-            {"hostId": 4, "hostType": "COMPANY", "id": "seoul-coffee-lab", "roles": ["ORGANIZER"]},
+            {
+                "hostId": 4,
+                "hostType": "COMPANY",
+                "id": "seoul-coffee-lab",
+                "roles": ["ORGANIZER"],
+            },
         ],
     },
 )

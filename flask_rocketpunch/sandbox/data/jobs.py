@@ -49,7 +49,10 @@ JOBS: tuple[dict[str, object], ...] = (
         "hireProcess": None,
         "hireNotes": None,
         "jobImages": ["https://cdn.example.com/jobs/hanbit-lab.jpg"],
-        "applyMethod": {"type": "OUTLINK", "url": "https://careers.example.com/hanbit/42"},
+        "applyMethod": {
+            "type": "OUTLINK",
+            "url": "https://careers.example.com/hanbit/42",
+        },
         "startAt": "2026-05-10T00:00:00Z",
         "endAt": None,
         "createdAt": "2026-05-09T01:00:00Z",
