@@ -37,6 +37,15 @@ HANDLERS: Mapping[str, Callable[[Call], Reply]] = {
     **api_codes.HANDLERS,
 }
 
+#: Operations recorded under the names the sandbox gave them before it
+#: served the whole description (:meth:`SandboxProvider.requests_to`);
+#: every other operation is recorded under its ``operationId``.
+RECORDED_AS: Mapping[str, str] = {
+    "searchPosts": "posts",
+    "createPost": "posts",
+    "getMyCompanyPermissions": "company_permissions",
+}
+
 #: What the guide flavor serves of ``/api/v1`` (the rest is its 404).
 _GUIDE_VIEWS: Mapping[str, Callable[[], Response]] = {
     "searchPosts": api_views.posts,

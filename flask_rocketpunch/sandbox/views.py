@@ -80,6 +80,7 @@ def record_request() -> None:
     endpoint = (request.endpoint or "").rpartition(".")[2]
     if endpoint == "static":
         return
+    endpoint = api_dispatch.RECORDED_AS.get(endpoint, endpoint)
     provider = current_provider()
     params = first_values(request.args)
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
