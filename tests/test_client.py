@@ -120,7 +120,7 @@ def since(provider: SandboxProvider, mark: int) -> list[RecordedRequest]:
         ("get", "posts", 200),
         ("post", "posts", 201),
         ("put", "posts/42", 404),
-        ("patch", "posts/42", 404),
+        ("patch", "posts/42", 405),  # no such operation in the description
         ("delete", "posts/42", 404),
         ("get", "me/company-permissions", 200),
     ],

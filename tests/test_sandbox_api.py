@@ -27,6 +27,7 @@ from flask_rocketpunch.sandbox import (
 )
 
 OWN = "https://cdn.example/own.png"
+APP_KEY = {"X-RP-API-Key": CLIENT_ID}
 
 
 def test_userinfo_has_email_only_with_email_scope(sandbox: Sandbox) -> None:
@@ -148,7 +149,7 @@ def test_sample_api_lists_and_creates_posts_with_scope(sandbox: Sandbox) -> None
     listed = sandbox.session.get(
         sandbox.url("/api/v1/posts"),
         params={"page": 1, "pageSize": 2},
-        headers={"Authorization": f"Bearer {reader['access_token']}"},
+        headers={"Authorization": f"Bearer {reader['access_token']}", **APP_KEY},
     )
     assert listed.status_code == 200
     assert listed.json()["pageSize"] == 2
@@ -156,7 +157,7 @@ def test_sample_api_lists_and_creates_posts_with_scope(sandbox: Sandbox) -> None
     denied = sandbox.session.post(
         sandbox.url("/api/v1/posts"),
         json={"text": "hi"},
-        headers={"Authorization": f"Bearer {reader['access_token']}"},
+        headers={"Authorization": f"Bearer {reader['access_token']}", **APP_KEY},
     )
     assert denied.status_code == 403
     assert denied.json()["code"] == "C0011"
@@ -164,7 +165,7 @@ def test_sample_api_lists_and_creates_posts_with_scope(sandbox: Sandbox) -> None
     created = sandbox.session.post(
         sandbox.url("/api/v1/posts"),
         files={"request": (None, json.dumps({"text": "hello"}), "application/json")},
-        headers={"Authorization": f"Bearer {writer['access_token']}"},
+        headers={"Authorization": f"Bearer {writer['access_token']}", **APP_KEY},
     )
     assert created.status_code == 201
     assert created.json()["content"] == "hello"

@@ -153,6 +153,9 @@ def test_flavors_describe_the_current_provider_and_the_guide() -> None:
         "email",
         "post:write",
         "company:manage:read",
+        "job:write",
+        "job:manage:read",
+        "event:write",
     ]
     assert list(guide.scopes) == ["profile:read", "profile:email"]
     assert (current.profile_scope, current.email_scope) == ("profile", "email")

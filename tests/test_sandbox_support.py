@@ -229,8 +229,15 @@ class Sandbox:
         }
         return self.session.post(self.url("/oauth/revoke"), data=data)
 
-    def get(self, path: str, access_token: str | None = None) -> requests.Response:
+    def get(
+        self,
+        path: str,
+        access_token: str | None = None,
+        app_key: str | None = CLIENT_ID,
+    ) -> requests.Response:
         headers = {}
+        if app_key is not None:
+            headers["X-RP-API-Key"] = app_key
         if access_token is not None:
             headers["Authorization"] = f"Bearer {access_token}"
         return self.session.get(self.url(path), headers=headers, timeout=5)

@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 
 from .errors import APIError
 from .models import AccessToken
+from .openapi import methods_of
 from .pictures import picture_url
 from .ratelimit import rate_limit_exceeded
 from .registry import current_provider
@@ -122,5 +123,18 @@ def company_permissions() -> Response:
 
 
 def api_not_found(rest: str) -> Response:
-    """Any other ``/api/v1`` path: the flavor's 404."""
-    return not_found()
+    """Any other ``/api/v1`` path or method: the flavor's 404, or in the
+    current flavor a 405 with ``Allow`` for a path of the OpenAPI
+    description called with a method it does not list."""
+    provider = current_provider()
+    allowed = methods_of(f"/api/v1/{rest}") if provider.flavor_spec.coded_errors else []
+    if not allowed:
+        return not_found()
+    error = APIError(
+        405,
+        "C0002",
+        f"{request.method} is not allowed here: use {', '.join(allowed)}.",
+    )
+    response = api_error_response(provider, error)
+    response.headers["Allow"] = ", ".join(allowed)
+    return response

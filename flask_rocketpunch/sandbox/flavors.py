@@ -80,7 +80,7 @@ class FlavorSpec:
         return {
             "code": code,
             "message": message,
-            "timestamp": stamp.strftime("%Y-%m-%dT%H:%M:%S"),
+            "timestamp": stamp.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "details": details,
         }
 
@@ -93,6 +93,11 @@ CURRENT = FlavorSpec(
             "email": "Read your email address",
             "post:write": "Create, update and delete posts as you (app owners only)",
             "company:manage:read": "See the companies you manage (app owners only)",
+            "job:write": "Create, update and delete your companies' job postings"
+            " (app owners only)",
+            "job:manage:read": "See your companies' job postings (app owners only)",
+            "event:write": "Create, update and delete your companies' events"
+            " (app owners only)",
         }
     ),
     profile_scope="profile",

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Mapping
 from ..crypto import pkce_challenge
 from ..scopes import parse_scopes, split_scopes
 from .authorize import parse_authorization_request
+from .catalog import Catalog
 from .clientauth import client_credentials
 from .consent import ConsentSigner
 from .errors import (
@@ -94,6 +95,10 @@ class SandboxProvider:
         it instead of the URL of the request being answered (useful when the
         API is called through :class:`SandboxTransport` at another origin).
         May also be set later as an attribute.
+    :param require_app_key: ``/api/v1`` calls need ``X-RP-API-Key``, the
+        App Key (a registered client id); public reads need only it, user
+        operations need it beside the bearer token. When off, a bearer
+        token alone is accepted, its client standing for the key.
     :param inline_pictures: When ``public_url`` is not set, give the sample
         users' avatars as ``data:`` URIs instead of URLs built from the
         request being answered. The in-app sandbox
@@ -123,6 +128,7 @@ class SandboxProvider:
         public_url: str | None = None,
         inline_pictures: bool = False,
         shared: SharedState | None = None,
+        require_app_key: bool = True,
     ) -> None:
         spec = FLAVORS.get(flavor)
         if spec is None:
@@ -140,6 +146,11 @@ class SandboxProvider:
         )
         self.public_url = public_url
         self.inline_pictures = inline_pictures
+        #: ``/api/v1`` calls need the ``X-RP-API-Key`` header (the App Key,
+        #: a registered client id), as the OpenAPI description says. Turn
+        #: off for a client that sends only its bearer token: the token's
+        #: client then stands for the key.
+        self.require_app_key = require_app_key
         #: The fault switches, see :class:`Faults`.
         self.faults = Faults()
         self._recorder = RequestRecorder()
@@ -149,6 +160,9 @@ class SandboxProvider:
         self._api = SampleAPI(self.users, self._now)
         #: What several processes serving this sandbox share, if any.
         self.shared = shared
+        #: The current flavor's sample companies, posts, jobs and events,
+        #: see :class:`~flask_rocketpunch.sandbox.catalog.Catalog`.
+        self.catalog = Catalog(self.users, self._now)
         self._consent = ConsentSigner(
             self._now, key=None if shared is None else shared.key("consent")
         )
@@ -329,8 +343,9 @@ class SandboxProvider:
         self._recorder.record_status(index, status)
 
     def reset(self) -> None:
-        """Forget codes, tokens, recorded requests, rate counters and created
-        posts, and turn every fault off. Registered clients are kept.
+        """Forget codes, tokens, recorded requests, rate counters and every
+        change to the sample data, and turn every fault off. Registered
+        clients are kept.
         """
         with self._lock:
             self._codes.clear()
@@ -339,6 +354,7 @@ class SandboxProvider:
         self._recorder.clear()
         self._limiter.clear()
         self._api.clear()
+        self.catalog.reset()
         self.faults.reset()
 
     # -- authorization endpoint ---------------------------------------------

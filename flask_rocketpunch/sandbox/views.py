@@ -8,12 +8,13 @@ was registered under, so one app can mount several sandboxes.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from flask import Blueprint, Flask, request, url_for
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from . import api_views
+from . import api_dispatch, api_views
 from .errors import (
     APIError,
     AuthorizationError,
@@ -83,6 +84,7 @@ def record_request() -> None:
     endpoint = (request.endpoint or "").rpartition(".")[2]
     if endpoint == "static":
         return
+    endpoint = api_dispatch.RECORDED_AS.get(endpoint, endpoint)
     provider = current_provider()
     params = first_values(request.args)
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
@@ -265,16 +267,15 @@ def metadata() -> Response:
 
 # -- the blueprint --------------------------------------------------------------
 
-_API_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-_ROUTES = (
+_API_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
+_ROUTES: tuple[tuple[str, Callable[..., Response], list[str]], ...] = (
     ("/oauth/authorize", authorize, ["GET", "POST"]),
     ("/oauth/token", token, ["POST"]),
     ("/oauth/revoke", revoke, ["POST"]),
     ("/.well-known/oauth-authorization-server", metadata, ["GET"]),
     ("/oauth/userinfo", api_views.userinfo, ["GET"]),
     ("/api/v1/profiles/me", api_views.profile, ["GET"]),
-    ("/api/v1/posts", api_views.posts, ["GET", "POST"]),
-    ("/api/v1/me/company-permissions", api_views.company_permissions, ["GET"]),
+    *api_dispatch.api_routes(),
     ("/api/v1/<path:rest>", api_views.api_not_found, _API_METHODS),
 )
 
@@ -294,8 +295,10 @@ def create_sandbox_blueprint(
     Routes, relative to the prefix: ``GET|POST /oauth/authorize``,
     ``POST /oauth/token``, ``POST /oauth/revoke``, ``GET /oauth/userinfo``,
     ``GET /.well-known/oauth-authorization-server`` (current flavor),
-    ``GET /api/v1/profiles/me`` (guide flavor), ``GET|POST /api/v1/posts``,
-    ``GET /api/v1/me/company-permissions`` and ``/static/<filename>``.
+    ``GET /api/v1/profiles/me`` (guide flavor), every ``/api/v1`` operation
+    of Rocketpunch's OpenAPI description (current flavor; the guide flavor
+    serves ``GET|POST /api/v1/posts`` and ``GET
+    /api/v1/me/company-permissions`` of them) and ``/static/<filename>``.
 
     Registering it stores the provider in
     ``app.extensions["rocketpunch_sandbox"][name]``, where its views and
@@ -317,7 +320,15 @@ def create_sandbox_blueprint(
     bp.before_request(record_request)
     bp.after_request(record_status)
     for rule, view, methods in _ROUTES:
-        bp.add_url_rule(rule, view.__name__, view, methods=methods)
+        # OPTIONS on an API path is the catch-all's 405, as on Rocketpunch.
+        automatic = not rule.startswith("/api/")
+        bp.add_url_rule(
+            rule,
+            view.__name__,
+            view,
+            methods=methods,
+            provide_automatic_options=automatic,
+        )
     return bp
 
 
