@@ -67,7 +67,8 @@ def test_current_flavor_full_flow_code_token_userinfo_refresh_revoke(
         "picture": urljoin(form.url, form.images[1]),
         "email": "seojun@example.org",
     }
-    assert info.headers["X-RP-RateLimit-Remaining"] == "59"
+    # The code exchange spent one call of the App Key's 60 a minute.
+    assert info.headers["X-RP-RateLimit-Remaining"] == "58"
 
     refreshed = sb.refresh(token["refresh_token"])
     assert refreshed.status_code == 200
@@ -103,7 +104,13 @@ def test_guide_flavor_full_flow_without_pkce_or_rotation(
 
     error = sb.get("/api/v1/profiles/me", "not-a-token")
     assert error.status_code == 401
-    assert error.json() == {"error": {"message": "The access token is invalid."}}
+    assert error.json() == {
+        "error": {
+            "code": "C0001",
+            "message": "The access token is invalid.",
+            "status": 401,
+        }
+    }
     assert error.headers["WWW-Authenticate"].startswith("Bearer")
 
 
@@ -197,4 +204,5 @@ def test_the_provider_does_what_its_flavor_describes(
     if spec.coded_errors:
         assert set(error) == {"code", "message", "timestamp", "details"}
     else:
-        assert error == {"error": {"message": "The access token is invalid."}}
+        assert error["error"]["message"] == "The access token is invalid."
+        assert error["error"]["status"] == 401
