@@ -206,3 +206,23 @@ def test_the_provider_does_what_its_flavor_describes(
     else:
         assert error["error"]["message"] == "The access token is invalid."
         assert error["error"]["status"] == 401
+
+
+@pytest.mark.parametrize("over", ["http", "in-process"])
+def test_guide_flavor_serves_neither_revocation_nor_userinfo(
+    make_sandbox: SandboxFactory, over: str
+) -> None:
+    guide: Sandbox = make_sandbox("guide", over)
+    token = guide.provider.issue_token("minji", CLIENT_ID, "profile:read")
+    revoke = guide.revoke(token["refresh_token"])
+    userinfo = guide.get("/oauth/userinfo", token["access_token"])
+    for answer in (revoke, userinfo):
+        assert answer.status_code == 404
+        assert answer.json() == {
+            "error": {"code": "C0008", "message": "Resource not found.", "status": 404}
+        }
+    # The refresh token was not revoked; the guide's profile answers.
+    assert guide.refresh(token["refresh_token"]).status_code == 200
+    profile = guide.get("/api/v1/profiles/me", token["access_token"])
+    assert profile.status_code == 200
+    assert "X-RateLimit-Remaining" in profile.headers
