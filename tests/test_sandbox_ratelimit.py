@@ -292,3 +292,14 @@ def test_reset_forgets_the_counts(clock: FakeClock, flavor: t.Any) -> None:
     assert call() == 429
     provider.reset()
     assert call() == 200
+
+
+def test_token_and_revocation_answers_report_the_budget(sandbox: Sandbox) -> None:
+    issued = sandbox.exchange(sandbox.code())
+    assert issued.status_code == 200
+    assert issued.headers["X-RP-RateLimit-Remaining"] == "59"
+    refreshed = sandbox.refresh(issued.json()["refresh_token"], basic=True)
+    assert refreshed.headers["X-RP-RateLimit-Remaining"] == "58"
+    revoked = sandbox.revoke(refreshed.json()["refresh_token"])
+    assert revoked.status_code == 200
+    assert revoked.headers["X-RP-RateLimit-Remaining"] == "57"

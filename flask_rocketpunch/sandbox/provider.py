@@ -905,6 +905,15 @@ class SandboxProvider:
         """
         return self.rate_limit_headers(self._limiter.count(app_key, operation, user))
 
+    def rate_limit_left(self, app_key: str) -> dict[str, str]:
+        """The rate limit headers of an App Key's minute, without counting
+        a call: for the answers of the token and revocation endpoints, which
+        count their call before they know it succeeds.
+
+        :param app_key: The App Key (the client id).
+        """
+        return self.rate_limit_headers(self._limiter.peek(app_key))
+
     def rate_limit_headers(self, status: RateLimitStatus) -> dict[str, str]:
         """The rate limit headers of ``status`` in this flavor's names.
 

@@ -285,6 +285,19 @@ class RateLimiter:
             details=first if own else f"App Key {first}",
         )
 
+    def peek(self, app_key: str) -> RateLimitStatus:
+        """What is left of an App Key's minute, without counting a call.
+
+        :param app_key: The App Key (the client id).
+        """
+        window = int(self._clock() // 60)
+        with self._lock:
+            counter = self._counters.get((app_key, "minute"), _Counter())
+            calls = counter.seen(window)
+        return RateLimitStatus(
+            self.per_minute, max(self.per_minute - calls, 0), (window + 1) * 60
+        )
+
     def retry_after(self) -> int:
         """Seconds until the current minute ends."""
         return 60 - int(self._clock()) % 60

@@ -14,6 +14,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from . import api_views
+from .clientauth import client_credentials
 from .errors import (
     APIError,
     AuthorizationError,
@@ -221,15 +222,18 @@ def token() -> Response:
             "invalid_request",
             f"Parameters must not be repeated: {', '.join(repeated)}.",
         )
+    form = first_values(request.form)
+    authorization = request.headers.get("Authorization")
     try:
-        issued = provider.token_request(
-            first_values(request.form), request.headers.get("Authorization")
-        )
+        issued = provider.token_request(form, authorization)
     except TokenError as error:
         return token_error_response(error)
     except RateLimitExceeded as error:
         return api_error_response(provider, error)
-    return _token_response(provider, issued)
+    response = _token_response(provider, issued)
+    client_id = client_credentials(form, authorization)[0]
+    response.headers.update(provider.rate_limit_left(client_id))
+    return response
 
 
 def _token_fault(status: int) -> Response:
@@ -267,10 +271,10 @@ def revoke() -> Response:
     provider = current_provider()
     if not provider.flavor_spec.revocation:
         return api_views.not_found()
+    form = first_values(request.form)
+    authorization = request.headers.get("Authorization")
     try:
-        provider.revoke_request(
-            first_values(request.form), request.headers.get("Authorization")
-        )
+        provider.revoke_request(form, authorization)
     except TokenError as error:
         if error.status == 400 and provider.flavor_spec.coded_errors:
             invalid = APIError(400, "C0002", error.description, details="token")
@@ -280,6 +284,9 @@ def revoke() -> Response:
         return api_error_response(provider, error)
     response = Response(b"", 200)
     response.headers.update(NO_STORE)
+    response.headers.update(
+        provider.rate_limit_left(client_credentials(form, authorization)[0])
+    )
     return response
 
 
