@@ -480,7 +480,7 @@ class TestGuideFlavor:
 
         assert data["error"] == "APIError"
         assert data["status_code"] == 404
-        assert data["code"] is None
+        assert data["code"] == "C0008"
         assert data["message"] == "Resource not found."
 
 

@@ -114,14 +114,14 @@ def test_issue_token_rejects_unknown_user_client_or_scope(sandbox: Sandbox) -> N
 
 
 def test_rate_limit_remaining_counts_down_per_client(sandbox: Sandbox) -> None:
-    token = sandbox.login()
+    token = sandbox.login()  # the token call spends one of the 60
     remaining = [
         sandbox.get("/oauth/userinfo", token["access_token"]).headers[
             "X-RP-RateLimit-Remaining"
         ]
         for _ in range(3)
     ]
-    assert remaining == ["59", "58", "57"]
+    assert remaining == ["58", "57", "56"]
 
 
 def test_enforced_rate_limit_answers_429_until_the_minute_ends(
@@ -189,7 +189,7 @@ def test_unknown_api_path_is_404_in_the_flavor_error_shape(
     guide: Sandbox = make_sandbox("guide")
     assert current.get("/api/v1/nothing").json()["code"] == "C0008"
     assert guide.get("/api/v1/nothing").json() == {
-        "error": {"message": "Resource not found."}
+        "error": {"code": "C0008", "message": "Resource not found.", "status": 404}
     }
 
 

@@ -151,7 +151,12 @@ def test_fault_rate_limit_in_guide_flavor_shape(guide: Sandbox) -> None:
     guide.provider.faults.rate_limit_retry_after = 3
     response = guide.get("/api/v1/profiles/me")
     assert response.status_code == 429
-    assert response.json() == {"error": {"message": "Rate limit exceeded."}}
+    assert response.json() == {
+        "error": {"code": "C0010", "message": "Rate limit exceeded.", "status": 429}
+    }
+    assert response.headers["Retry-After"] == "3"
+    assert response.headers["X-RateLimit-Remaining"] == "0"
+    assert "X-RP-RateLimit-Remaining" not in response.headers
 
 
 def test_fault_connect_refused_raises_connection_error_in_process(

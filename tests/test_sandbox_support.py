@@ -278,8 +278,15 @@ def clock() -> FakeClock:
 def make_sandbox(clock: FakeClock) -> Iterator[SandboxFactory]:
     with ExitStack() as stack:
 
-        def make(flavor: Flavor = "current", over: str = "in-process") -> Sandbox:
-            provider = SandboxProvider(flavor, clock=clock)
+        def make(
+            flavor: Flavor = "current",
+            over: str = "in-process",
+            *,
+            skip_consent: bool = False,
+        ) -> Sandbox:
+            # The session keeps the sandbox's signed-in cookie: these tests
+            # want the consent page every time, unless they ask otherwise.
+            provider = SandboxProvider(flavor, clock=clock, skip_consent=skip_consent)
             provider.register_client(
                 CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, name="Test Client App"
             )

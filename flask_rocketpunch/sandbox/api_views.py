@@ -25,6 +25,7 @@ def api_call(
     *,
     fault: int | None = None,
     status: int = 200,
+    operation: str | None = None,
 ) -> Response:
     """Authenticate the bearer, apply faults and the rate limit, then answer
     with what ``handler`` returns for the token, as JSON.
@@ -32,6 +33,7 @@ def api_call(
     :param handler: Makes the body from the authenticated access token.
     :param fault: A ``*_status`` fault to answer with instead, if on.
     :param status: The HTTP status of a success.
+    :param operation: The OpenAPI ``operationId``, for its own rate limit.
     """
     provider = current_provider()
     try:
@@ -40,11 +42,11 @@ def api_call(
         token = provider.authenticate_bearer(request.headers.get("Authorization"))
         if fault is not None:
             raise provider.fault_error(fault)
-        remaining = provider.count_api_call(token.client_id)
+        limits = provider.rate_limit(token.client_id, operation, token.user_sub)
         body = handler(token)
     except APIError as error:
         return api_error_response(provider, error)
-    return json_response(body, status, {"X-RP-RateLimit-Remaining": str(remaining)})
+    return json_response(body, status, limits)
 
 
 def not_found() -> Response:
@@ -78,7 +80,7 @@ def posts() -> Response:
     provider = current_provider()
     fault = provider.faults.api_status
     if request.method == "POST":
-        return api_call(_create_post, fault=fault, status=201)
+        return api_call(_create_post, fault=fault, status=201, operation="createPost")
     try:
         page = int(request.args.get("page", "1"))
         page_size = int(request.args.get("pageSize", "20"))
