@@ -23,7 +23,10 @@ class API:
 
     def __init__(self) -> None:
         self.provider = SandboxProvider()
-        self.provider.register_client(KEY, "secret", "http://127.0.0.1/cb")
+        # Two owners, so both may be granted the owner-only scopes.
+        self.provider.register_client(
+            KEY, "secret", "http://127.0.0.1/cb", owners=["minji", "seojun"]
+        )
         self.provider.register_client(OTHER_KEY, "secret", "http://127.0.0.1/cb")
         self.client: FlaskClient = create_sandbox_app(self.provider).test_client()
 
