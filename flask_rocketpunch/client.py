@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import collections.abc as cabc
 import logging
+import re
 import typing as t
 from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.auth import AuthBase
 
-from .exceptions import APIError, ProviderError, RateLimitError
+from .exceptions import APIError, ProviderError, RateLimitError, ReauthorizationRequired
 from .http import read_json, unreachable
 from .manager import TokenManager
 from .settings import Settings
@@ -38,6 +39,13 @@ class BearerAuth(AuthBase):
 def _retry_after(response: requests.Response) -> int | None:
     value = response.headers.get("Retry-After", "").strip()
     return int(value) if value.isdigit() else None
+
+
+def _invalid_token(response: requests.Response) -> bool:
+    """Whether a ``401`` says the bearer token is invalid (RFC 6750 section
+    3.1), rather than, say, the App Key."""
+    challenge = response.headers.get("WWW-Authenticate", "")[:1000]
+    return re.search(r'error\s*=\s*"?invalid_token\b', challenge) is not None
 
 
 def api_error(response: requests.Response) -> APIError:
@@ -144,6 +152,14 @@ class RocketpunchClient:
             logger.info("The API rejected the access token; refreshing once.")
             token = self._tokens.refresh(token)
             response = self._call(method, url, token.access_token, kwargs)
+            if response.status_code == 401 and _invalid_token(response):
+                # Refused again just after a refresh: the grant is revoked.
+                response.close()
+                self._tokens.end("revoked")
+                raise ReauthorizationRequired(
+                    "Rocketpunch no longer accepts this login (it was revoked)."
+                    " Log in again."
+                )
         if response.status_code >= 400:
             raise api_error(response)
         return response
