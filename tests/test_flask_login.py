@@ -25,6 +25,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from support import LOGIN, AppFactory, extension, session_data
+from werkzeug.test import TestResponse
 
 from flask_rocketpunch import (
     MemoryStorage,
@@ -62,9 +63,10 @@ def flask_login_app(make_app: AppFactory, tmp_path: Path, **config: t.Any) -> Fl
     login_manager.login_view = "rocketpunch.login"
     rp = extension(app)
 
-    @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
         return db.session.get(User, int(user_id))
+
+    login_manager.user_loader(load_user)
 
     # The recipe: sign the local user in when Rocketpunch's login completes...
     @rp.on_login
@@ -90,11 +92,12 @@ def flask_login_app(make_app: AppFactory, tmp_path: Path, **config: t.Any) -> Fl
             return f"Signed in as {current_user.name}"
         return "Not signed in"
 
-    @app.get("/profile")
-    @login_required
     @login_required_rocketpunch
     def profile() -> str:
         return f"Rocketpunch profile of {rocketpunch.userinfo()['name']}"
+
+    # As @app.get("/profile") above @login_required above the view.
+    app.get("/profile")(login_required(profile))
 
     return app
 
@@ -110,7 +113,7 @@ def page(browser: FlaskClient, path: str) -> str:
     return browser.get(path).get_data(as_text=True)
 
 
-def goes_to_login(answer: t.Any) -> bool:
+def goes_to_login(answer: TestResponse) -> bool:
     return answer.status_code == 302 and (
         urlsplit(answer.headers["Location"]).path == LOGIN
     )

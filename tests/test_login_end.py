@@ -21,6 +21,7 @@ from support import (
     protected_app,
     session_data,
 )
+from werkzeug.test import TestResponse
 
 from flask_rocketpunch import MemoryStorage, Token, is_authorized, login_ended
 from flask_rocketpunch.extension import LOGIN_ID_KEY
@@ -87,7 +88,7 @@ def saved_session(app: Flask, browser: FlaskClient) -> dict[str, t.Any]:
     return session_data(app, browser) if browser.get_cookie("session") else {}
 
 
-def goes_to_login(answer: t.Any) -> bool:
+def goes_to_login(answer: TestResponse) -> bool:
     return answer.status_code == 302 and (
         urlsplit(answer.headers["Location"]).path == LOGIN
     )

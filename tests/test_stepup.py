@@ -15,6 +15,7 @@ from support import (
     WANTS_JSON,
     AppFactory,
     app_clock,
+    extension,
     local,
     page_text,
     session_data,
@@ -254,7 +255,7 @@ def test_a_refused_step_up_reaches_the_on_error_hook(
 ) -> None:
     seen: list[RocketpunchError] = []
 
-    @app.extensions["rocketpunch"].on_error
+    @extension(app).on_error
     def handle(error: RocketpunchError) -> t.Any:
         seen.append(error)
         if isinstance(error, ScopeRefusedError):
