@@ -16,7 +16,7 @@ extensions = ["sphinx.ext.autodoc", "sphinx.ext.viewcode", "sequence"]
 graphviz_output_format = "svg"
 exclude_patterns = ["_build"]
 
-html_theme = "alabaster"
+html_theme = "furo"
 nitpicky = False
 
 autodoc_typehints = "description"

@@ -10,6 +10,7 @@ from flask import current_app, url_for
 from flask.cli import AppGroup
 
 from .exceptions import NO_SECRET_KEY, ConfigurationError, StorageError
+from .logs import neutral
 from .settings import (
     Settings,
     load_settings,
@@ -73,15 +74,70 @@ def warnings_for(settings: Settings, redirect_uri: str) -> list[str]:
         )
     if not config.get("SECRET_KEY"):
         out.append(NO_SECRET_KEY)
-    if settings.sandbox:
+    if is_https_deployment(redirect_uri) and not config.get("SESSION_COOKIE_SECURE"):
         out.append(
-            "ROCKETPUNCH_SANDBOX is on: logins use the built-in stand-in provider."
-            " Turn it off in production."
+            "The app is served over https:// but SESSION_COOKIE_SECURE is not"
+            " True: browsers also send the session cookie, which holds the"
+            " login, over plain http://. Set SESSION_COOKIE_SECURE = True."
         )
+    if settings.sandbox:
+        out.extend(sandbox_warnings(settings))
     if settings.insecure_transport:
         out.append(
             "ROCKETPUNCH_INSECURE_TRANSPORT is on: plain http:// provider URLs are"
             " allowed. Use it only on a trusted network."
+        )
+    return out
+
+
+#: Words in a client id that say it is made up for development or tests.
+_PLACEHOLDER_WORDS = ("sandbox", "test", "example", "dev", "demo", "fake", "dummy")
+
+
+def looks_real(client_id: str) -> bool:
+    """Whether ``client_id`` looks like a registered application's id rather
+    than one made up for the sandbox or tests (such as ``"sandbox-client"``)."""
+    lowered = client_id.lower()
+    return lowered.startswith("rp_app_") or not any(
+        word in lowered for word in _PLACEHOLDER_WORDS
+    )
+
+
+def is_https_deployment(redirect_uri: str) -> bool:
+    """Whether the app is served over ``https://``: by its redirect URI
+    (configured, or computed with ``PREFERRED_URL_SCHEME``), its
+    ``PREFERRED_URL_SCHEME``, or a ``PUBLIC_URL`` (or
+    ``ROCKETPUNCH_PUBLIC_URL``) config key."""
+    config = current_app.config
+    public_urls = (config.get("PUBLIC_URL"), config.get("ROCKETPUNCH_PUBLIC_URL"))
+    return (
+        urlsplit(redirect_uri).scheme == "https"
+        or config.get("PREFERRED_URL_SCHEME") == "https"
+        or any(urlsplit(str(url)).scheme == "https" for url in public_urls if url)
+    )
+
+
+def sandbox_warnings(settings: Settings) -> list[str]:
+    """The warnings about a sandbox that is on: always one, and more when the
+    configuration looks like a production one."""
+    app = current_app
+    out = [
+        "ROCKETPUNCH_SANDBOX is on: logins use the built-in stand-in provider."
+        " Turn it off in production."
+    ]
+    if looks_real(settings.client_id):
+        out.append(
+            f"ROCKETPUNCH_SANDBOX is on with ROCKETPUNCH_CLIENT_ID"
+            f" {neutral(settings.client_id)!r}, which looks like a registered"
+            " application's: this looks like a production configuration, where"
+            " anyone can log in as any sample user. Turn the sandbox off, or"
+            " remove the client id and secret from this configuration."
+        )
+    if not (app.debug or app.testing):
+        out.append(
+            "ROCKETPUNCH_SANDBOX is on while neither debug nor testing is: this"
+            " looks like a production run. Use the sandbox only with"
+            " FLASK_DEBUG=1 or TESTING = True."
         )
     return out
 

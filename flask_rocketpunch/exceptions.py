@@ -220,6 +220,21 @@ class ScopeRefusedError(RocketpunchError):
         self.retry_url = retry_url
 
 
+class UnsafeURLError(RocketpunchError, ValueError):
+    """An API call was asked for a URL the access token must not go to: on
+    another scheme, host or port than ``ROCKETPUNCH_API_BASE_URL`` (after
+    every normalisation the URL goes through), with user info, or a path with
+    control characters or whitespace at its ends. Nothing was sent.
+
+    It is a :exc:`ValueError` too, so code that caught that still works.
+    The default error page answers ``400``.
+
+    .. versionadded:: 0.2
+    """
+
+    http_status = 400
+
+
 class APIError(RocketpunchError):
     """A call to the Rocketpunch API failed.
 

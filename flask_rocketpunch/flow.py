@@ -18,7 +18,8 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 import requests
 
 from .exceptions import OAuthError, ProviderError
-from .http import post_form, read_json
+from .http import post_form, provider_call, read_json
+from .logs import neutral
 from .scopes import scope_string
 from .settings import Settings
 from .tokens import Token
@@ -85,47 +86,63 @@ def token_request(
 
     :raises OAuthError: the provider answered with an RFC 6749 section 5.2
         error.
-    :raises ProviderError: unreachable, too slow, a 5xx, or an answer that is
-        not JSON.
+    :raises ProviderError: unreachable, too slow (the whole call, answer
+        included, must finish within ``ROCKETPUNCH_TIMEOUT``), a 5xx, a
+        redirect (never followed), or an answer that is not JSON.
     """
     what = "Rocketpunch's token endpoint"
-    response = post_form(http, settings, settings.token_url, data, what=what)
-    with response:
-        status = response.status_code
-        if status >= 500 or status == 429:
-            logger.warning("The token endpoint answered HTTP %s.", status)
-            raise ProviderError(
-                f"{what} answered HTTP {status}. Rocketpunch may be down or busy;"
-                " try again in a moment.",
-                reason="server_error",
-                status_code=status,
+    url = settings.token_url
+    with provider_call(what, url, settings.timeout):
+        response = post_form(http, settings, url, data, what=what)
+        with response:
+            return _token_answer(response, what)
+
+
+def _token_answer(response: requests.Response, what: str) -> cabc.Mapping[str, t.Any]:
+    status = response.status_code
+    if status >= 500 or status == 429:
+        logger.warning("The token endpoint answered HTTP %s.", status)
+        raise ProviderError(
+            f"{what} answered HTTP {status}. Rocketpunch may be down or busy;"
+            " try again in a moment.",
+            reason="server_error",
+            status_code=status,
+        )
+    if 300 <= status < 400:
+        logger.warning("The token endpoint answered a redirect (HTTP %s).", status)
+        raise ProviderError(
+            f"{what} answered with a redirect (HTTP {status}), which is not"
+            " followed: the client's credentials go only to the configured URL."
+            " Set ROCKETPUNCH_TOKEN_URL to the endpoint's final URL.",
+            reason="invalid_response",
+            status_code=status,
+        )
+    payload = read_json(response, what)
+    if status != 200:
+        if isinstance(payload, cabc.Mapping) and isinstance(payload.get("error"), str):
+            error = str(payload["error"])[:100]
+            description = payload.get("error_description")
+            uri = payload.get("error_uri")
+            logger.info(
+                "The token endpoint answered the OAuth error %s.", neutral(error)
             )
-        payload = read_json(response, what)
-        if status != 200:
-            if isinstance(payload, cabc.Mapping) and isinstance(
-                payload.get("error"), str
-            ):
-                error = str(payload["error"])[:100]
-                description = payload.get("error_description")
-                uri = payload.get("error_uri")
-                logger.info("The token endpoint answered the OAuth error %r.", error)
-                raise OAuthError(
-                    error,
-                    str(description)[:500] if isinstance(description, str) else None,
-                    str(uri)[:500] if isinstance(uri, str) else None,
-                )
-            raise ProviderError(
-                f"{what} answered HTTP {status} without an OAuth error.",
-                reason="invalid_response",
-                status_code=status,
+            raise OAuthError(
+                error,
+                str(description)[:500] if isinstance(description, str) else None,
+                str(uri)[:500] if isinstance(uri, str) else None,
             )
-        if not isinstance(payload, cabc.Mapping):
-            raise ProviderError(
-                f"{what} answered with JSON that is not an object.",
-                reason="invalid_response",
-                status_code=status,
-            )
-        return payload
+        raise ProviderError(
+            f"{what} answered HTTP {status} without an OAuth error.",
+            reason="invalid_response",
+            status_code=status,
+        )
+    if not isinstance(payload, cabc.Mapping):
+        raise ProviderError(
+            f"{what} answered with JSON that is not an object.",
+            reason="invalid_response",
+            status_code=status,
+        )
+    return payload
 
 
 def exchange_code(
@@ -189,11 +206,13 @@ def revoke_token(http: requests.Session, settings: Settings, token: Token) -> No
     else:
         data = {"token": token.access_token, "token_type_hint": "access_token"}
     what = "Rocketpunch's revocation endpoint"
-    response = post_form(http, settings, settings.revoke_url, data, what=what)
-    with response:
-        if response.status_code != 200:
-            raise ProviderError(
-                f"{what} answered HTTP {response.status_code}.",
-                reason="server_error" if response.status_code >= 500 else "rejected",
-                status_code=response.status_code,
-            )
+    with provider_call(what, settings.revoke_url, settings.timeout):
+        response = post_form(http, settings, settings.revoke_url, data, what=what)
+        with response:
+            status = response.status_code
+    if status != 200:
+        raise ProviderError(
+            f"{what} answered HTTP {status}.",
+            reason="server_error" if status >= 500 else "rejected",
+            status_code=status,
+        )

@@ -1,8 +1,8 @@
 """Keep codes and tokens out of server access logs.
 
 Werkzeug's development server logs each request line, and the callback's line
-carries the authorization code in its query string. :class:`RedactFilter`
-rewrites such values before the record is written.
+carries the authorization code and the login's state in its query string.
+:class:`RedactFilter` rewrites such values before the record is written.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import re
 
 _SECRET_PARAMS = re.compile(
     r"(?P<key>(?:^|[?&;\s\"'])(?:code|access_token|refresh_token|id_token|"
-    r"code_verifier|client_secret|token)=)[^&\s\"';]*",
+    r"code_verifier|client_secret|token|state)=)[^&\s\"';]*",
     re.IGNORECASE,
 )
 

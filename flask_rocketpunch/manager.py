@@ -14,6 +14,7 @@ from .exceptions import (
     ReauthorizationRequired,
     StorageError,
 )
+from .logs import neutral
 from .refresh import RefreshCoordinator
 from .settings import Settings
 from .storage import TokenStorage
@@ -206,7 +207,7 @@ class TokenManager:
                 return newer
             logger.info(
                 "The refresh token was rejected (%s); the user must log in again.",
-                exc.error,
+                neutral(exc.error),
             )
             self._end("rejected", stale)
             raise ReauthorizationRequired(

@@ -41,6 +41,10 @@ SHARED_FAILURES = frozenset({"timeout", "connection", "server_error"})
 #: Seconds a shared provider failure is told to the waiting processes.
 UNAVAILABLE_FOR = 1.0
 
+#: How many refreshes back a logout forgets (see
+#: :meth:`RefreshCoordinator.forget`): far more than fit in one window.
+MAX_CHAIN = 32
+
 #: Makes a new token from a stale one at the token endpoint.
 DoRefresh = cabc.Callable[[Token], Token]
 #: Reads the login's token from storage again (``None``: no token any more).
@@ -228,10 +232,23 @@ class RefreshCoordinator:
         """Forget every remembered refresh that handed out ``token``, here and
         in the shared coordinator (at logout: a stale copy of the session
         must not be handed the logged-out tokens; it goes to the provider,
-        which sees the reuse of a rotated refresh token)."""
+        which sees the reuse of a rotated refresh token).
+
+        The chain back is forgotten too: when ``A`` was refreshed to ``B`` and
+        ``B`` to ``token`` within the window, a copy still holding ``A`` must
+        not be handed ``B`` either."""
         with self._guard:
-            for key in [k for k, v in self._outcomes.items() if v.token == token]:
-                del self._outcomes[key]
+            handed_out = {refresh_key(token)}
+            while handed_out:
+                gone = [
+                    key
+                    for key, outcome in self._outcomes.items()
+                    if outcome.token is not None
+                    and refresh_key(outcome.token) in handed_out
+                ]
+                for key in gone:
+                    del self._outcomes[key]
+                handed_out = set(gone)
         if self.shared is not None:
             self.shared.forget(token)
 

@@ -26,6 +26,7 @@ import typing as t
 from .crypto import KeyRing, keyring_for
 from .exceptions import ConfigurationError, OAuthError, ProviderError
 from .refresh import (
+    MAX_CHAIN,
     UNAVAILABLE_FOR,
     DoRefresh,
     Reload,
@@ -193,13 +194,28 @@ class SQLiteCoordinator:
     def forget(self, token: Token) -> None:
         """Forget every outcome that handed out ``token`` (at logout), so a
         stale copy of the session gets ``invalid_grant`` from the provider
-        instead of the logged-out tokens."""
+        instead of the logged-out tokens. The chain of earlier refreshes
+        that led to ``token`` within the window is forgotten too."""
         try:
             with self._connect() as conn:
-                conn.execute(
-                    "DELETE FROM rocketpunch_refreshes WHERE fresh = ?",
-                    (refresh_key(token),),
-                )
+                fresh = [refresh_key(token)]
+                for _ in range(MAX_CHAIN):
+                    stale = []
+                    for key in fresh:
+                        stale += [
+                            row[0]
+                            for row in conn.execute(
+                                "SELECT stale FROM rocketpunch_refreshes"
+                                " WHERE fresh = ?",
+                                (key,),
+                            )
+                        ]
+                        conn.execute(
+                            "DELETE FROM rocketpunch_refreshes WHERE fresh = ?", (key,)
+                        )
+                    if not stale:
+                        break
+                    fresh = stale
         except _FILE_ERRORS as exc:
             logger.warning("The refresh coordination file failed (%s).", exc)
 

@@ -20,6 +20,7 @@ from importlib.metadata import PackageNotFoundError, version
 import requests
 from flask import Flask, current_app
 
+from .deadline import DeadlineAdapter
 from .exceptions import ProviderError
 from .flow import revoke_token
 from .refresh import RefreshCoordinator
@@ -74,8 +75,10 @@ class Extension(t.Protocol):
 def http_session() -> requests.Session:
     """A pooled HTTP session for one app. It holds no credentials: each call
     passes its own, and cookies are refused so nothing of one user's call can
-    reach another's."""
+    reach another's. Its connections honour each call's total deadline."""
     http = requests.Session()
+    http.mount("https://", DeadlineAdapter())
+    http.mount("http://", DeadlineAdapter())
     http.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
     http.headers["User-Agent"] = f"flask-rocketpunch/{__version__}"
     http.max_redirects = 0

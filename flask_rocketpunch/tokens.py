@@ -17,6 +17,21 @@ from .scopes import parse_scopes, scope_string
 #: The longest access token life accepted, in seconds (ten years).
 MAX_EXPIRES_IN = 10 * 365 * 24 * 3600
 
+#: The longest access or refresh token accepted, in characters.
+MAX_TOKEN_LENGTH = 16 * 1024
+
+
+def header_safe(value: str) -> bool:
+    """Whether ``value`` can be sent as a bearer token in an HTTP header:
+    printable ASCII without spaces (``%x21-7E``), so no CR/LF, controls or
+    non-ASCII text (RFC 6750 section 2.1 is stricter still)."""
+    return value.isascii() and value.isprintable() and " " not in value
+
+
+def _vschar(value: str) -> bool:
+    """Whether ``value`` is made of RFC 6749's ``VSCHAR`` (``%x20-7E``)."""
+    return value.isascii() and value.isprintable()
+
 
 def jwt_subject(access_token: str) -> str | None:
     """The ``sub`` claim of a JWT access token, unverified, or ``None`` when
@@ -84,22 +99,31 @@ class Token:
         :param data: the parsed JSON body.
         :param now: the current time, in seconds since the epoch.
         :param requested_scopes: the scopes asked for; used when the response
-            has no ``scope`` (RFC 6749 section 5.1 says they were granted).
+            has no ``scope`` (RFC 6749 section 5.1 says they were granted). A
+            ``scope`` of ``""`` means that no scope was granted.
         :param previous: the token being refreshed; its refresh token is kept
             when the response carries none, and its scopes when it has no
             ``scope``.
         :raises ProviderError: with ``reason="invalid_response"`` if a field is
-            missing or has the wrong type, or the token type is not Bearer.
+            missing or has the wrong type, the token type is not Bearer, or a
+            token has characters that cannot be sent (the message names the
+            field, never its value).
         """
         if not isinstance(data, cabc.Mapping):
             raise _invalid("the body is not a JSON object")
         access_token = data.get("access_token")
         if not isinstance(access_token, str) or not access_token:
             raise _invalid("'access_token' is missing")
+        if len(access_token) > MAX_TOKEN_LENGTH or not header_safe(access_token):
+            raise _invalid(
+                "'access_token' is longer than"
+                f" {MAX_TOKEN_LENGTH} characters or has characters that cannot be"
+                " sent in an HTTP header (only printable ASCII without spaces)"
+            )
         token_type = data.get("token_type")
         if not isinstance(token_type, str) or not token_type:
             raise _invalid("'token_type' is missing")
-        if token_type.lower() != "bearer":
+        if not token_type.isascii() or token_type.lower() != "bearer":
             raise _invalid(
                 f"'token_type' is {token_type[:40]!r}, but only 'Bearer' is supported"
             )
@@ -124,12 +148,23 @@ class Token:
         refresh_token = data.get("refresh_token")
         if refresh_token is not None and not isinstance(refresh_token, str):
             raise _invalid("'refresh_token' is not a string")
+        if refresh_token and (
+            len(refresh_token) > MAX_TOKEN_LENGTH or not _vschar(refresh_token)
+        ):
+            raise _invalid(
+                f"'refresh_token' is longer than {MAX_TOKEN_LENGTH} characters or"
+                " has characters other than printable ASCII"
+            )
         if not refresh_token:
             refresh_token = previous.refresh_token if previous else None
         scope = data.get("scope")
         if scope is not None and not isinstance(scope, str):
             raise _invalid("'scope' is not a string")
-        if scope:
+        if scope is not None and not all(map(header_safe, scope.split(" "))):
+            raise _invalid("'scope' has characters that are not allowed in a scope")
+        if scope is not None:
+            # RFC 6749 section 5.1: an absent scope means "as requested"; a
+            # present one, even empty, is what was granted.
             scopes = parse_scopes(scope)
         elif previous is not None:
             scopes = previous.scopes

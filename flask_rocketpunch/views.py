@@ -64,7 +64,7 @@ def redirect_uri(state: AppState | None = None) -> str:
         warning = plain_http_redirect_warning(uri)
         if warning is not None and not is_loopback_host(urlsplit(uri).hostname):
             state.warned_http_redirect = True
-            logger.warning("%s", warning)
+            logger.warning("%s", neutral(warning, limit=1000))
     return uri
 
 
@@ -179,7 +179,9 @@ def _finish_login(state: AppState) -> t.Any:
     _remember_refusal(state, found.scopes, token)
     _warn_if_short_lived(state, token)
     if logger.isEnabledFor(logging.INFO):
-        logger.info("Login completed; scopes granted: %s.", scope_string(token.scopes))
+        logger.info(
+            "Login completed; scopes granted: %s.", neutral(scope_string(token.scopes))
+        )
     logged_in.send(app, token=token)
     answer = state.ext.run_login_hook(token)
     if answer is not None:

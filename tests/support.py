@@ -14,6 +14,7 @@ import dataclasses
 import html
 import json
 import socket
+import tempfile
 import threading
 import time
 import typing as t
@@ -74,10 +75,16 @@ def config_keys(keys: cabc.Mapping[str, t.Any]) -> dict[str, t.Any]:
     }
 
 
+#: Where the test apps' instance folders go: one new folder per app, so no
+#: two tests (nor two runs) share the refresh coordination file kept there.
+_INSTANCES = tempfile.TemporaryDirectory(prefix="rocketpunch-tests-")
+
+
 def new_app(config: cabc.Mapping[str, t.Any]) -> Flask:
     """A Flask app with ``SECRET_KEY``, then ``config``, and a public home
-    page at ``/``; the extension is not set up yet."""
-    app = Flask("client_app")
+    page at ``/``; the extension is not set up yet. Each app has its own
+    empty instance folder."""
+    app = Flask("client_app", instance_path=tempfile.mkdtemp(dir=_INSTANCES.name))
     app.config.update(SECRET_KEY=SECRET_KEY)
     app.config.update(config)
 

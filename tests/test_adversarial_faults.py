@@ -37,6 +37,9 @@ from flask_rocketpunch.testing import complete_login
 TIMEOUT = 0.5
 #: How long a "hanging" endpoint sleeps: well past TIMEOUT.
 HANG = 1.5
+#: How long the stub's revocation endpoint holds its answer (the stub lets
+#: go at the end of the test): far longer than a logout may take.
+REVOKE_HANG = 60.0
 SECRET_PARAMS = ("code", "code_verifier", "client_secret", "refresh_token", "token")
 
 Fault = cabc.Callable[[SandboxProvider, SandboxServer], None]
@@ -322,7 +325,7 @@ REVOKE_FAULTS: dict[str, tuple[int, float]] = {
     "HTTP 500": (500, 0.0),
     "HTTP 503": (503, 0.0),
     "HTTP 400": (400, 0.0),
-    "timeout": (200, HANG),
+    "timeout": (200, REVOKE_HANG),
 }
 
 
@@ -354,7 +357,8 @@ def test_revocation_fault_never_blocks_the_logout(
 
     response = client.post(LOGOUT)
 
-    assert time.monotonic() - started < TIMEOUT + 1.0
+    # It did not wait for the provider (a bound that holds on a loaded machine).
+    assert time.monotonic() - started < REVOKE_HANG / 2
     assert response.status_code == 303
     assert response.headers["Location"] == "/"
     assert sealed_token(client) is None

@@ -3,6 +3,7 @@ to register, and warnings about settings that break logins."""
 
 from __future__ import annotations
 
+import pytest
 from click.testing import Result
 from flask import Flask
 from support import AppFactory, credentials, sandbox_app
@@ -132,6 +133,7 @@ def test_check_with_a_clean_configuration_has_no_warnings(
     app = make_app(
         REDIRECT_URI="https://app.example.com/auth/rocketpunch/callback",
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=True,
     )
     result = check(app)
     assert result.exit_code == 0
@@ -175,3 +177,82 @@ def test_purge_has_nothing_to_do_for_the_session_storage(make_app: AppFactory) -
         result.output
     )
     assert MemoryStorage().purge() == 0
+
+
+SECURE_WARNING = "SESSION_COOKIE_SECURE is not True"
+
+
+def test_check_flags_an_https_redirect_uri_without_secure_cookies(
+    make_app: AppFactory,
+) -> None:
+    uri = "https://app.example.com/auth/rocketpunch/callback"
+    warnings = warnings_part(check(make_app(REDIRECT_URI=uri)).output)
+    assert SECURE_WARNING in warnings
+    assert "SESSION_COOKIE_SECURE = True" in warnings
+
+    app = make_app(REDIRECT_URI=uri, SESSION_COOKIE_SECURE=False)
+    assert SECURE_WARNING in warnings_part(check(app).output)
+
+    app = make_app(REDIRECT_URI=uri, SESSION_COOKIE_SECURE=True)
+    assert "SESSION_COOKIE_SECURE" not in warnings_part(check(app).output)
+
+
+def test_check_flags_https_from_the_url_scheme_or_public_url_too(
+    make_app: AppFactory,
+) -> None:
+    computed = make_app(SERVER_NAME="app.example.com", PREFERRED_URL_SCHEME="https")
+    assert SECURE_WARNING in warnings_part(check(computed).output)
+    public = make_app()
+    public.config["PUBLIC_URL"] = "https://app.example.com/"
+    assert SECURE_WARNING in warnings_part(check(public).output)
+    prefixed = make_app(PUBLIC_URL="https://app.example.com/")
+    assert SECURE_WARNING in warnings_part(check(prefixed).output)
+
+
+def test_check_does_not_ask_for_secure_cookies_on_plain_http(
+    make_app: AppFactory,
+) -> None:
+    result = check(make_app(SESSION_COOKIE_SAMESITE="Lax"))
+    assert "SESSION_COOKIE_SECURE" not in result.output
+
+
+REAL_ID_WARNING = "looks like a registered application's"
+NOT_DEBUG_WARNING = "neither debug nor testing"
+
+
+def test_check_flags_the_sandbox_with_a_real_looking_client_id() -> None:
+    app = sandbox_app(CLIENT_ID="rp_app_8f2c41", CLIENT_SECRET="s" * 40, TESTING=True)
+    warnings = warnings_part(check(app).output)
+    assert REAL_ID_WARNING in warnings
+    assert "'rp_app_8f2c41'" in warnings
+    assert "s" * 40 not in check(app).output
+
+    for made_up in ("sandbox-client", "test-client", "example-app"):
+        app = sandbox_app(CLIENT_ID=made_up, TESTING=True)
+        assert REAL_ID_WARNING not in check(app).output, made_up
+    assert REAL_ID_WARNING not in check(sandbox_app(TESTING=True)).output
+
+
+def test_check_flags_the_sandbox_outside_debug_and_testing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = sandbox_app(TESTING=True)
+    assert NOT_DEBUG_WARNING not in check(app).output
+    # As in production: neither debug nor testing (set after init_app, which
+    # may refuse such a sandbox unless it is forced).
+    app.testing = False
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    warnings = warnings_part(check(app).output)
+    assert NOT_DEBUG_WARNING in warnings
+    assert "FLASK_DEBUG=1" in warnings
+    monkeypatch.setenv("FLASK_DEBUG", "1")  # what `flask --debug` sets
+    assert NOT_DEBUG_WARNING not in check(app).output
+
+
+def test_check_on_a_production_config_flags_nothing_about_the_sandbox(
+    make_app: AppFactory,
+) -> None:
+    app = make_app(CLIENT_ID="rp_app_8f2c41")
+    output = check(app).output
+    assert REAL_ID_WARNING not in output
+    assert NOT_DEBUG_WARNING not in output

@@ -44,6 +44,8 @@ from flask_rocketpunch.storage import MemoryStorage
 from flask_rocketpunch.testing import complete_login, login_as
 
 JSON = dict[str, t.Any]
+#: Seconds a slow provider takes: far longer than any test may wait.
+SLOW_ANSWER = 30.0
 
 
 def client_app(make_app: AppFactory, **config: t.Any) -> Flask:
@@ -201,15 +203,15 @@ def test_slow_api_times_out_with_504_page(
     browser = app.test_client()
     complete_login(browser)
     rocketpunch_provider.faults.timeout = True
-    rocketpunch_provider.faults.timeout_delay = 0.8
+    # Far longer than any test: the app must not wait for this answer.
+    rocketpunch_provider.faults.timeout_delay = SLOW_ANSWER
 
-    started = time.monotonic()
     as_json = browser.get("/raw/posts", headers={"Accept": "application/json"})
-    elapsed = time.monotonic() - started
 
     assert as_json.status_code == 504
     assert "did not answer within 0.2 seconds" in as_json.get_json()["message"]
-    assert elapsed < 0.7
+    # The app gave up before the API answered (no wall-clock bound needed).
+    assert rocketpunch_provider.requests_to("posts")[-1].status is None
 
     page = browser.get("/raw/posts")
     assert page.status_code == 504
@@ -671,7 +673,7 @@ def test_rate_limit_carries_retry_after() -> None:
 
 
 @pytest.mark.parametrize(
-    "retry_after", [None, "Wed, 21 Oct 2015 07:28:00 GMT", "-5", "soon"], ids=repr
+    "retry_after", [None, "-5", "soon", "\u0661\u0662", "1e9", "12 s"], ids=repr
 )
 def test_rate_limit_without_usable_retry_after(retry_after: str | None) -> None:
     headers = {"Content-Type": "application/json"}

@@ -829,3 +829,44 @@ def test_revoke_failure_is_a_provider_error(
     assert info.value.reason == reason
     assert info.value.status_code == status
     check_no_secret(info.value, "")
+
+
+# -- the token endpoint must answer 200, without redirects -------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "body"), [(201, GOOD_TOKEN), (204, b""), (302, GOOD_TOKEN)]
+)
+def test_token_endpoint_other_than_200_is_a_provider_error(
+    http: requests.Session, stub: StubProvider, status: int, body: object
+) -> None:
+    stub.token(status, body, headers={"Location": f"{closed_port_url()}/token"})
+    with pytest.raises(ProviderError) as caught:
+        exchange(http, make_settings(stub.url))
+    assert caught.value.reason == "invalid_response"
+    assert caught.value.status_code == status
+    assert [seen.path for seen in stub.seen] == ["/oauth/token"]
+
+
+def test_redirect_is_returned_even_on_a_session_that_refuses_redirects(
+    stub: StubProvider,
+) -> None:
+    from flask_rocketpunch.state import http_session
+
+    stub.token(307, GOOD_TOKEN, headers={"Location": f"{stub.url}/elsewhere"})
+    with pytest.raises(ProviderError, match="redirect") as caught:
+        exchange(http_session(), make_settings(stub.url))
+    assert caught.value.status_code == 307
+    assert [seen.path for seen in stub.seen] == ["/oauth/token"]
+
+
+def test_slow_token_endpoint_is_a_timeout_within_the_deadline(
+    stub: StubProvider,
+) -> None:
+    from flask_rocketpunch.state import http_session
+
+    stub.token(200, GOOD_TOKEN, delay=20)
+    with pytest.raises(ProviderError) as caught:
+        exchange(http_session(), make_settings(stub.url, TIMEOUT=0.3))
+    assert caught.value.reason == "timeout"
+    assert caught.value.http_status == 504

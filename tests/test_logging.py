@@ -155,6 +155,8 @@ def test_werkzeug_request_line_of_the_callback_has_the_code_redacted(
     lines = [r.getMessage() for r in caplog.records if r.name == "werkzeug"]
     (callback_line,) = [m for m in lines if "/auth/rocketpunch/callback" in m]
     assert "code=[redacted]" in callback_line
+    assert "state=[redacted]" in callback_line
+    assert state not in callback_line
     assert '" 302 ' in callback_line
     secrets = [
         code,

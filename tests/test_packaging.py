@@ -50,7 +50,7 @@ def test_wheel_contains_templates_static_files_and_type_marker(
         for line in metadata.splitlines()
         if line.startswith("Requires-Dist:") and "extra ==" not in line
     }
-    assert requires == {"flask", "requests", "itsdangerous", "cryptography"}
+    assert requires == {"flask", "requests", "urllib3", "itsdangerous", "cryptography"}
     # The server-side storages' drivers are opt-in extras.
     extras = {
         line.split(":", 1)[1].strip()

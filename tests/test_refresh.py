@@ -239,3 +239,25 @@ def test_shared_coordinator_is_given_the_login_id() -> None:
     coordinator = RefreshCoordinator(shared)
     assert coordinator.refresh(OLD, Counter(), key="login-1") == (NEW, True)
     assert shared.keys == ["login-1"]
+
+
+def test_forget_at_logout_forgets_the_whole_chain_of_refreshes() -> None:
+    # A -> B -> C within the window, then a logout holding C: a copy of the
+    # session that still holds A (or B) must go to the provider, not be
+    # handed B (or C).
+    a, b, c = (Token(f"at-{n}", NOW + 10, f"rt-{n}") for n in "abc")
+    coordinator = RefreshCoordinator()
+    coordinator.refresh(a, Counter(b))
+    coordinator.refresh(b, Counter(c))
+    unrelated = Token("at-x", NOW + 10, "rt-x")
+    coordinator.refresh(unrelated, Counter(NEW))
+
+    coordinator.forget(c)
+
+    for stale in (a, b):
+        again = Counter(NEW)
+        assert coordinator.refresh(stale, again) == (NEW, True)
+        assert again.seen == [stale]
+    kept = Counter()
+    assert coordinator.refresh(unrelated, kept) == (NEW, False)
+    assert kept.calls == 0

@@ -86,6 +86,24 @@ def test_forget_drops_every_outcome_that_handed_out_a_token(make: Make) -> None:
     assert again.calls == [stale]
 
 
+def test_forget_drops_the_whole_chain_of_refreshes_that_led_to_a_token(
+    make: Make,
+) -> None:
+    a, b, c = make_token("a"), make_token("b"), make_token("c")
+    make().refresh_once("login", a, Refresher(b), lambda: a)
+    make().refresh_once("login", b, Refresher(c), lambda: b)
+
+    make().forget(c)
+
+    for stale in (a, b):
+        again = Refresher(make_token(f"again-{stale.access_token}"))
+        result = make().refresh_once(
+            "login", stale, again, functools.partial(lambda s: s, stale)
+        )
+        assert result == (again.result, True)
+        assert again.calls == [stale]
+
+
 def test_the_winner_skips_the_provider_when_storage_has_a_newer_token(
     make: Make,
 ) -> None:

@@ -162,11 +162,20 @@ def test_requested_scopes_are_granted_when_response_has_no_scope() -> None:
     assert token.scopes == frozenset({"profile", "email"})
 
 
-def test_empty_scope_counts_as_no_scope() -> None:
+@pytest.mark.parametrize("scope", ["", " ", "  "])
+def test_empty_scope_means_no_scope_was_granted(scope: str) -> None:
+    # RFC 6749 section 5.1: only an absent scope means "as requested".
     token = Token.from_response(
-        response(scope=""), now=NOW, requested_scopes=["profile"]
+        response(scope=scope), now=NOW, requested_scopes=["profile"]
     )
-    assert token.scopes == frozenset({"profile"})
+    assert token.scopes == frozenset()
+    assert not token.has_scopes(["profile"])
+
+
+def test_refresh_with_empty_scope_drops_the_previous_scopes() -> None:
+    previous = Token(ACCESS, NOW, REFRESH, frozenset({"profile", "email"}))
+    token = Token.from_response(response(scope=""), now=NOW, previous=previous)
+    assert token.scopes == frozenset()
 
 
 def test_refresh_without_scope_keeps_previous_scopes() -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 
 import pytest
 import requests
@@ -453,7 +452,7 @@ def test_replayed_code_is_invalid_grant_400_and_nothing_is_stored(
 FAULTS: list[tuple[str, object, int]] = [
     ("token_status", 500, 502),
     ("token_status", 503, 502),
-    ("token_delay", 1.5, 504),
+    ("token_delay", 30.0, 504),  # far longer than the test may wait
     ("token_malformed", True, 502),
     ("token_wrong_content_type", True, 502),
     ("token_missing_fields", ("access_token",), 502),
@@ -476,10 +475,11 @@ def test_token_endpoint_fault_gives_error_page_and_stores_nothing(
     back = consented_callback(client)
     code = query_of(back)["code"]
     setattr(rocketpunch_provider.faults, fault, value)
-    started = time.monotonic()
     response = client.get(back)
-    assert time.monotonic() - started < 1.4
     assert response.status_code == status
+    if fault == "token_delay":
+        # The app gave up before the provider answered.
+        assert rocketpunch_provider.requests_to("token")[-1].status is None
     page = page_text(response)
     assert "Login with Rocketpunch failed" in page
     assert "ProviderError" in page

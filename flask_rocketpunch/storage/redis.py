@@ -58,6 +58,7 @@ from ..crypto import KeyRing, keyring_for
 from ..exceptions import ConfigurationError, OAuthError, ProviderError, StorageError
 from ..logs import neutral
 from ..refresh import (
+    MAX_CHAIN,
     UNAVAILABLE_FOR,
     DoRefresh,
     Reload,
@@ -176,12 +177,24 @@ return 0
 # Forget the outcomes that handed out one token: KEYS[1] its reverse index;
 # ARGV[1] the prefix of outcome keys. Returns how many were forgotten.
 _FORGET = """
-local stale = redis.call('SMEMBERS', KEYS[1])
-for _, key in ipairs(stale) do
-    redis.call('DEL', ARGV[1] .. key)
+local fresh = {KEYS[1]}
+local forgotten = 0
+for _ = 1, tonumber(ARGV[3]) do
+    local next_fresh = {}
+    for _, set in ipairs(fresh) do
+        for _, key in ipairs(redis.call('SMEMBERS', set)) do
+            redis.call('DEL', ARGV[1] .. key)
+            table.insert(next_fresh, ARGV[2] .. key)
+            forgotten = forgotten + 1
+        end
+        redis.call('DEL', set)
+    end
+    if #next_fresh == 0 then
+        break
+    end
+    fresh = next_fresh
 end
-redis.call('DEL', KEYS[1])
-return #stale
+return forgotten
 """
 
 
@@ -389,7 +402,7 @@ class RedisCoordinator:
         try:
             self._forget(
                 keys=[self._key("fresh", refresh_key(token))],
-                args=[self._key("done", "")],
+                args=[self._key("done", ""), self._key("fresh", ""), MAX_CHAIN],
             )
         except RedisError as exc:
             _log_failure("forgetting refresh outcomes at a logout", exc)
