@@ -23,6 +23,10 @@ from .helpers import current_token as current_token
 from .helpers import is_authorized as is_authorized
 from .helpers import logout as logout
 from .helpers import rocketpunch as rocketpunch
+from .public import PublicClient as PublicClient
+from .public import rocketpunch_public as rocketpunch_public
+from .ratelimits import RateLimit as RateLimit
+from .ratelimits import rate_limit_of as rate_limit_of
 from .settings import Settings as Settings
 from .signals import logged_in as logged_in
 from .signals import logged_out as logged_out
@@ -42,6 +46,8 @@ __all__ = [
     "NoLoginInFlightError",
     "OAuthError",
     "ProviderError",
+    "PublicClient",
+    "RateLimit",
     "RateLimitError",
     "ReauthorizationRequired",
     "RocketpunchClient",
@@ -64,6 +70,8 @@ __all__ = [
     "login_failed",
     "login_required_rocketpunch",
     "logout",
+    "rate_limit_of",
     "rocketpunch",
+    "rocketpunch_public",
     "token_refreshed",
 ]

@@ -22,6 +22,7 @@ from .exceptions import (
     ReauthorizationRequired,
     UnsafeURLError,
 )
+from .headers import provider_headers
 from .http import (
     MAX_RESPONSE_BYTES,
     parse_json,
@@ -230,15 +231,37 @@ class RocketpunchClient:
     Failed calls raise :class:`~flask_rocketpunch.APIError` (or
     :class:`~flask_rocketpunch.RateLimitError` for a ``429``).
 
+    Calls to the API also carry the App Key (``X-RP-API-Key``) and, when a
+    language is known, ``Accept-Language``; a caller's ``headers=`` win over
+    these (``None`` as a value drops one), except ``Authorization``, which
+    is refused with :exc:`ValueError`.
+
+    :param http: the app's pooled HTTP session.
+    :param settings: the app's settings.
+    :param tokens: the user's tokens; ``None`` for the app-level client
+        (:class:`~flask_rocketpunch.public.PublicClient`), which sends the
+        App Key and no bearer token.
+    :param language: the ``Accept-Language`` sent, or ``None`` for none.
+
     .. versionadded:: 0.1
+    .. versionchanged:: 0.2
+        The App Key and ``Accept-Language`` headers; ``tokens`` may be
+        ``None``; the ``language`` parameter.
     """
 
     def __init__(
-        self, *, http: requests.Session, settings: Settings, tokens: TokenManager
+        self,
+        *,
+        http: requests.Session,
+        settings: Settings,
+        tokens: TokenManager | None,
+        language: str | None = None,
     ) -> None:
         self._http = http
         self._settings = settings
         self._tokens = tokens
+        #: The ``Accept-Language`` sent to Rocketpunch, or ``None``.
+        self.language = language
 
     def url_for(self, path: str) -> str:
         """The absolute URL of an API ``path``.
@@ -308,6 +331,13 @@ class RocketpunchClient:
                 "Calls to the Rocketpunch API never follow redirects, so that the"
                 " access token stays on the API host: leave out allow_redirects."
             )
+        kwargs["headers"] = provider_headers(
+            self._settings, url, self.language, kwargs.get("headers")
+        )
+        if self._tokens is None:
+            # The app-level client: the App Key alone, so no refresh and no
+            # retry after a 401.
+            return self._call(method, url, None, kwargs, only_to, read, retry=False)
         token = self._tokens.valid_token()
         try:
             return self._call(method, url, token.access_token, kwargs, only_to, read)
@@ -330,7 +360,7 @@ class RocketpunchClient:
         self,
         method: str,
         url: str,
-        access_token: str,
+        access_token: str | None,
         kwargs: dict[str, t.Any],
         only_to: str,
         read: cabc.Callable[[requests.Response], R],
@@ -343,7 +373,9 @@ class RocketpunchClient:
                 self._http,
                 method,
                 url,
-                auth=BearerAuth(access_token, only_to),
+                auth=None
+                if access_token is None
+                else BearerAuth(access_token, only_to),
                 **kwargs,
             )
             status = response.status_code
@@ -355,7 +387,8 @@ class RocketpunchClient:
                 raise _Revoked
             if status >= 400 or (300 <= status < 400 and status != 304):
                 with response:
-                    raise api_error(response, now=self._tokens.clock())
+                    now = None if self._tokens is None else self._tokens.clock()
+                    raise api_error(response, now=now)
             return read(response)
 
     def get(self, path: str, **kwargs: t.Any) -> requests.Response:
@@ -378,13 +411,20 @@ class RocketpunchClient:
         """``DELETE`` an API path; see :meth:`request`."""
         return self.request("DELETE", path, **kwargs)
 
-    def userinfo(self) -> dict[str, t.Any]:
+    def userinfo(
+        self, *, headers: cabc.Mapping[str, str | None] | None = None
+    ) -> dict[str, t.Any]:
         """The user's claims from ``ROCKETPUNCH_USERINFO_URL``: ``sub``,
         ``name``, ``preferred_username``, ``picture``, and ``email`` when the
         ``email`` scope was granted.
 
+        :param headers: more headers, which win over the defaults (for
+            example ``{"Accept-Language": "en"}``).
         :raises APIError: for example ``403`` with code ``C0011`` when the
             token lacks the ``profile`` scope.
+
+        .. versionchanged:: 0.2
+            The ``headers`` parameter.
         """
         what = "Rocketpunch's userinfo endpoint"
 
@@ -393,7 +433,8 @@ class RocketpunchClient:
                 return read_json(response, what)
 
         url = self._settings.userinfo_url
-        claims = self._send("GET", url, {"stream": True}, only_to=url, read=read)
+        kwargs: dict[str, t.Any] = {"stream": True, "headers": headers}
+        claims = self._send("GET", url, kwargs, only_to=url, read=read)
         if not isinstance(claims, dict):
             raise ProviderError(
                 f"{what} did not answer with a JSON object.",

@@ -13,6 +13,8 @@ import typing as t
 if t.TYPE_CHECKING:
     import requests
 
+    from .ratelimits import RateLimit
+
 #: Said wherever a missing ``SECRET_KEY`` is noticed.
 NO_SECRET_KEY = (
     "SECRET_KEY is not set. flask-rocketpunch keeps logins in the session and"
@@ -269,14 +271,38 @@ class APIError(RocketpunchError):
         code = f" {self.code}" if self.code else ""
         return f"Rocketpunch API error {self.status_code}{code}: {self.message}"
 
+    @property
+    def rate_limit(self) -> RateLimit:
+        """The answer's ``X-RP-RateLimit-*`` headers (see
+        :func:`~flask_rocketpunch.rate_limit_of`); every field ``None``
+        without a response.
+
+        .. versionadded:: 0.2
+        """
+        from .ratelimits import RateLimit, rate_limit_of
+
+        return RateLimit() if self.response is None else rate_limit_of(self.response)
+
 
 class RateLimitError(APIError):
-    """The API answered ``429 Too Many Requests``.
+    """Rocketpunch answered ``429 Too Many Requests``: the API, or the token
+    endpoint during a login or a refresh. The default error page answers
+    ``429`` with the same ``Retry-After``.
 
     :param retry_after: seconds to wait before retrying, from ``Retry-After``.
+    :param scope: the operation whose own limit was reached, such as
+        ``"post.create"``; by default from ``X-RP-RateLimit-Scope``.
+    :param remaining: calls left in the app's global budget; by default from
+        ``X-RP-RateLimit-Remaining``.
+    :param scope_remaining: calls of that operation left this minute; by
+        default from ``X-RP-RateLimit-Scope-Remaining``.
+
+    .. versionchanged:: 0.2
+        Answers ``429`` (was ``503``); raised for the token endpoint too;
+        ``scope``, ``remaining`` and ``scope_remaining``.
     """
 
-    http_status = 503
+    http_status = 429
 
     def __init__(
         self,
@@ -286,7 +312,20 @@ class RateLimitError(APIError):
         response: requests.Response | None = None,
         *,
         retry_after: int | None = None,
+        scope: str | None = None,
+        remaining: int | None = None,
+        scope_remaining: int | None = None,
     ) -> None:
         super().__init__(status_code, code, message, response)
         #: Seconds to wait before retrying, or ``None`` if the API did not say.
         self.retry_after = retry_after
+        told = self.rate_limit
+        #: The operation whose own limit was reached (``"post.create"``...),
+        #: or ``None`` for the app's global limit or when not said.
+        self.scope = scope if scope is not None else told.scope
+        #: Calls left in the app's global budget, or ``None``.
+        self.remaining = remaining if remaining is not None else told.remaining
+        #: Calls of :attr:`scope` left this minute, or ``None``.
+        self.scope_remaining = (
+            scope_remaining if scope_remaining is not None else told.scope_remaining
+        )

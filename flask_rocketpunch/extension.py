@@ -29,6 +29,7 @@ from .exceptions import (
     RocketpunchError,
 )
 from .logs import install_redaction
+from .public import PublicClient, public_client_for
 from .refresh import RefreshCoordinator, SharedCoordinator
 from .refresh_sqlite import SQLiteCoordinator
 from .sandbox import Flavor, SandboxProvider, mount_in_app
@@ -186,6 +187,25 @@ class RocketpunchOAuth:
     def settings(self, app: Flask | None = None) -> Settings:
         """The validated configuration of ``app`` (default: the current app)."""
         return self.app_state(app).settings
+
+    def public_client(self, app: Flask | None = None) -> PublicClient:
+        """The app-level client of ``app``: reads Rocketpunch's public data
+        (posts, jobs, events, codes) with the App Key and no user, in a
+        request, a CLI command or a background thread (pass ``app`` where
+        there is no app context).
+
+        .. code-block:: python
+
+            posts = rp.public_client(app).get("posts", params={"page": 1}).json()
+
+        Its ``Accept-Language`` is ``ROCKETPUNCH_LANGUAGE``, else the current
+        request's best match, else none (Rocketpunch answers in Korean).
+
+        :param app: the app (default: the current app).
+
+        .. versionadded:: 0.2
+        """
+        return public_client_for(self.app_state(app))
 
     def sandbox(self, app: Flask | None = None) -> SandboxProvider | None:
         """The in-process sandbox provider of ``app``, when

@@ -20,6 +20,7 @@ import requests
 from .exceptions import OAuthError, ProviderError
 from .http import post_form, provider_call, read_json
 from .logs import neutral
+from .ratelimits import token_endpoint_rate_limited
 from .scopes import scope_string
 from .settings import Settings
 from .tokens import Token
@@ -80,12 +81,17 @@ def _split_endpoint(url: str) -> tuple[str, tuple[tuple[str, str], ...], str]:
 
 
 def token_request(
-    http: requests.Session, settings: Settings, data: dict[str, str]
+    http: requests.Session,
+    settings: Settings,
+    data: dict[str, str],
+    headers: cabc.Mapping[str, str] | None = None,
 ) -> cabc.Mapping[str, t.Any]:
     """POST to the token endpoint and return its parsed JSON answer.
 
+    :param headers: more headers to send, such as ``Accept-Language``.
     :raises OAuthError: the provider answered with an RFC 6749 section 5.2
         error.
+    :raises RateLimitError: the provider answered ``429``.
     :raises ProviderError: unreachable, too slow (the whole call, answer
         included, must finish within ``ROCKETPUNCH_TIMEOUT``), a 5xx, a
         redirect (never followed), or an answer that is not JSON.
@@ -93,14 +99,16 @@ def token_request(
     what = "Rocketpunch's token endpoint"
     url = settings.token_url
     with provider_call(what, url, settings.timeout):
-        response = post_form(http, settings, url, data, what=what)
+        response = post_form(http, settings, url, data, what=what, headers=headers)
         with response:
             return _token_answer(response, what)
 
 
 def _token_answer(response: requests.Response, what: str) -> cabc.Mapping[str, t.Any]:
     status = response.status_code
-    if status >= 500 or status == 429:
+    if status == 429:
+        raise token_endpoint_rate_limited(response, what)
+    if status >= 500:
         logger.warning("The token endpoint answered HTTP %s.", status)
         raise ProviderError(
             f"{what} answered HTTP {status}. Rocketpunch may be down or busy;"
@@ -154,9 +162,11 @@ def exchange_code(
     code_verifier: str | None,
     requested_scopes: cabc.Iterable[str],
     now: float,
+    headers: cabc.Mapping[str, str] | None = None,
 ) -> Token:
     """Exchange an authorization code for a token (RFC 6749 section 4.1.3).
 
+    :param headers: more headers to send, such as ``Accept-Language``.
     :raises OAuthError: for example ``invalid_grant`` for a used code.
     :raises ProviderError: see :func:`token_request`, and an invalid token.
     """
@@ -167,18 +177,24 @@ def exchange_code(
     }
     if code_verifier is not None:
         data["code_verifier"] = code_verifier
-    payload = token_request(http, settings, data)
+    payload = token_request(http, settings, data, headers)
     return Token.from_response(payload, now=now, requested_scopes=requested_scopes)
 
 
 def refresh_token(
-    http: requests.Session, settings: Settings, token: Token, *, now: float
+    http: requests.Session,
+    settings: Settings,
+    token: Token,
+    *,
+    now: float,
+    headers: cabc.Mapping[str, str] | None = None,
 ) -> Token:
     """Use ``token``'s refresh token for a new one (RFC 6749 section 6).
 
     A response without a ``refresh_token`` keeps the old one; a rotated one
     replaces it.
 
+    :param headers: more headers to send, such as ``Accept-Language``.
     :raises OAuthError: ``invalid_grant`` if the refresh token is expired,
         revoked or already used.
     :raises ProviderError: see :func:`token_request`.
@@ -189,7 +205,7 @@ def refresh_token(
             message="The token has expired and Rocketpunch gave no refresh token.",
         )
     data = {"grant_type": "refresh_token", "refresh_token": token.refresh_token}
-    payload = token_request(http, settings, data)
+    payload = token_request(http, settings, data, headers)
     return Token.from_response(payload, now=now, previous=token)
 
 

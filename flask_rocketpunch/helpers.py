@@ -10,6 +10,7 @@ from flask import current_app, g, session
 from werkzeug.local import LocalProxy
 
 from .client import RocketpunchClient
+from .headers import language_headers, request_language
 from .manager import TokenManager
 from .pending import PENDING_KEY
 from .signals import logged_out, token_refreshed
@@ -54,6 +55,7 @@ def token_manager(state: AppState | None = None) -> TokenManager:
             clock=state.clock,
             on_refresh=_send_refreshed,
             on_end=ended,
+            headers=language_headers(request_language(state.settings)),
         )
         request_globals._rocketpunch_manager = manager
     return manager
@@ -98,7 +100,10 @@ def _get_client() -> RocketpunchClient:
     if client is None:
         state = current_state()
         client = RocketpunchClient(
-            http=state.http, settings=state.settings, tokens=token_manager(state)
+            http=state.http,
+            settings=state.settings,
+            tokens=token_manager(state),
+            language=request_language(state.settings),
         )
         g._rocketpunch_client = client
     return client

@@ -197,9 +197,11 @@ def post_form(
     data: dict[str, str],
     *,
     what: str,
+    headers: cabc.Mapping[str, str] | None = None,
 ) -> requests.Response:
     """POST an authenticated form to one of the provider's endpoints.
 
+    :param headers: more headers to send, such as ``Accept-Language``.
     :raises ProviderError: if the provider cannot be reached or is too slow.
     """
     body, auth = _client_auth(settings, data)
@@ -211,7 +213,7 @@ def post_form(
             data=body,
             auth=auth,
             timeout=settings.timeout,
-            headers={"Accept": "application/json"},
+            headers={"Accept": "application/json", **(headers or {})},
             stream=True,
         )
     except requests.RequestException as exc:

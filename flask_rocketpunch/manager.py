@@ -11,6 +11,7 @@ from . import flow
 from .exceptions import (
     OAuthError,
     ProviderError,
+    RateLimitError,
     ReauthorizationRequired,
     StorageError,
 )
@@ -48,11 +49,14 @@ class TokenManager:
         rejected, an expired token that cannot be refreshed, a token that is
         gone or cannot be opened, a token the API refuses); it must forget
         the login's token. By default it deletes it from ``storage``.
+    :param headers: more headers for the token endpoint, such as
+        ``Accept-Language``.
     """
 
     __slots__ = (
         "_ended",
         "_failed",
+        "_headers",
         "_known",
         "_read",
         "_refreshed",
@@ -77,6 +81,7 @@ class TokenManager:
         clock: cabc.Callable[[], float],
         on_refresh: cabc.Callable[[Token], None] = lambda token: None,
         on_end: LoginEndHandler | None = None,
+        headers: cabc.Mapping[str, str] | None = None,
     ) -> None:
         self.storage = storage
         self.key = key
@@ -89,6 +94,7 @@ class TokenManager:
             lambda reason, token: storage.delete(key)
         )
         self._ended = False
+        self._headers = headers
         #: The token this manager got by refreshing, if any: it is not
         #: refreshed again in the same request, even when the leeway is
         #: longer than the provider's token life.
@@ -145,6 +151,8 @@ class TokenManager:
         :raises ReauthorizationRequired: no token, or it cannot be refreshed.
         :raises ProviderError: the token has expired and Rocketpunch cannot be
             reached to refresh it (or another process is still refreshing it).
+        :raises RateLimitError: the token has expired and the token endpoint
+            answered ``429``.
         :raises StorageError: the token has expired and the storage or the
             shared coordinator failed.
         """
@@ -168,7 +176,7 @@ class TokenManager:
             return token
         try:
             return self.refresh(token)
-        except (ProviderError, StorageError):
+        except (ProviderError, StorageError, RateLimitError):
             self._failed = True
             if token.expires_at > now:
                 logger.warning(
@@ -193,7 +201,9 @@ class TokenManager:
             )
 
         def do_refresh(token: Token) -> Token:
-            return flow.refresh_token(self.http, self.settings, token, now=self.clock())
+            return flow.refresh_token(
+                self.http, self.settings, token, now=self.clock(), headers=self._headers
+            )
 
         try:
             new, performed = self.coordinator.refresh(

@@ -10,6 +10,7 @@ import typing as t
 from urllib.parse import urlsplit
 
 from .exceptions import ConfigurationError
+from .languages import LANGUAGES, normalize_language
 from .sandbox.flavors import FLAVORS
 from .scopes import parse_scopes
 
@@ -55,6 +56,9 @@ class Settings:
 
     client_id: str = _key(None)
     client_secret: str = _key(None, secret=True)
+    #: The App Key sent as ``X-RP-API-Key`` to the API; the client id unless
+    #: set. Not a secret: it identifies the app, as the client id does.
+    app_key: str = _key(None, unset="(the client id)")
     scopes: frozenset[str] = _key(["profile"])
     redirect_uri: str | None = _key(None, unset="(computed from the request)")
     url_prefix: str = _key("/auth/rocketpunch")
@@ -75,6 +79,10 @@ class Settings:
     login_ttl: float = _key(600)
     max_pending_logins: int = _key(5)
     storage_url: str | None = _key(None, unset="(tokens in the session cookie)")
+    #: The ``Accept-Language`` sent to Rocketpunch; ``None``: the request's.
+    language: str | None = _key(
+        None, unset="(the request's best match; outside a request none: Korean)"
+    )
 
     def lease(self, given: float | None, owner: str) -> float:
         """The refresh lease a shared coordinator uses: ``given``, checked,
@@ -318,6 +326,32 @@ def _storage_url(value: object) -> str | None:
     return str(value)
 
 
+def _app_key(value: object, client_id: str) -> str:
+    if value is None or value == "":
+        return client_id
+    text = str(value)
+    if not text.isprintable() or text != text.strip():
+        raise ConfigurationError(
+            "ROCKETPUNCH_APP_KEY must be the App Key shown in Rocketpunch's"
+            " developer console (it starts with 'rp_app_'), without spaces or"
+            " line breaks; leave it unset to send the client id."
+        )
+    return text
+
+
+def _language(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    language = normalize_language(value) if isinstance(value, str) else None
+    if language is None:
+        raise ConfigurationError(
+            f"ROCKETPUNCH_LANGUAGE must be one of {', '.join(LANGUAGES)} (the"
+            f" languages Rocketpunch answers in), got {value!r}. Leave it unset"
+            " to follow each request's Accept-Language."
+        )
+    return language
+
+
 def load_settings(config: cabc.Mapping[str, t.Any]) -> Settings:
     """Read and validate the ``ROCKETPUNCH_*`` keys of ``config``.
 
@@ -365,5 +399,7 @@ def load_settings(config: cabc.Mapping[str, t.Any]) -> Settings:
             _number("MAX_PENDING_LOGINS", get("MAX_PENDING_LOGINS"), 1)
         ),
         storage_url=_storage_url(get("STORAGE_URL")),
+        app_key=_app_key(get("APP_KEY"), str(client_id)),
+        language=_language(get("LANGUAGE")),
         **urls,
     )

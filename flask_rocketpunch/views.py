@@ -25,6 +25,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from . import flow, helpers, pending, stepup
 from .cookie import check_cookie_size, current_keyring
 from .exceptions import OAuthError, RocketpunchError, ScopeRefusedError, StateError
+from .headers import language_headers, request_language
 from .logs import neutral
 from .scopes import scope_string
 from .settings import is_loopback_host, plain_http_redirect_warning
@@ -253,6 +254,7 @@ def _exchange(state: AppState) -> tuple[Token, pending.PendingLogin]:
         code_verifier=verifier,
         requested_scopes=found.scopes,
         now=state.clock(),
+        headers=language_headers(request_language(settings)),
     )
     return token, found
 
@@ -335,6 +337,8 @@ def error_response(error: RocketpunchError) -> Response:
         if isinstance(error, ScopeRefusedError):
             body["missing_scopes"] = sorted(error.scopes)
             body["retry_url"] = error.retry_url
+        if getattr(error, "retry_after", None) is not None:
+            body["retry_after"] = getattr(error, "retry_after", None)
         response = make_response(body, status)
     else:
         refused = error if isinstance(error, ScopeRefusedError) else None

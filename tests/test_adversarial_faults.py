@@ -286,7 +286,7 @@ API_FAULTS: dict[str, tuple[Fault, int, str]] = {
     "timeout": (_set(timeout=True, timeout_delay=HANG), 504, "did not answer within"),
     "HTTP 500": (_set(userinfo_status=500, api_status=500), 502, "500"),
     "HTTP 503": (_set(userinfo_status=503, api_status=503), 502, "503"),
-    "rate limited": (_set(rate_limit_retry_after=7), 503, "retry after 7"),
+    "rate limited": (_set(rate_limit_retry_after=7), 429, "retry after 7"),
 }
 
 

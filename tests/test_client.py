@@ -467,12 +467,13 @@ def test_rate_limit_default_error_page_sends_retry_after(
     rocketpunch_provider.faults.rate_limit_retry_after = 7
 
     json_answer = client.get("/raw/posts", headers={"Accept": "application/json"})
-    assert json_answer.status_code == 503
+    assert json_answer.status_code == 429
     assert json_answer.headers["Retry-After"] == "7"
     assert "retry after 7 seconds" in json_answer.get_json()["message"]
+    assert json_answer.get_json()["retry_after"] == 7
 
     page = client.get("/raw/posts")
-    assert page.status_code == 503
+    assert page.status_code == 429
     assert page.headers["Retry-After"] == "7"
 
 
@@ -669,7 +670,7 @@ def test_rate_limit_carries_retry_after() -> None:
     assert exc.retry_after == 30
     assert exc.code == "C0010"
     assert "30" in str(exc)
-    assert exc.http_status == 503
+    assert exc.http_status == 429
 
 
 @pytest.mark.parametrize(

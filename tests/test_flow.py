@@ -540,7 +540,7 @@ def test_long_error_fields_are_cut(stub: StubProvider, http: requests.Session) -
     assert len(info.value.error_description) <= 500
 
 
-@pytest.mark.parametrize("status", [500, 502, 503, 429])
+@pytest.mark.parametrize("status", [500, 502, 503])
 def test_server_error_or_busy_is_a_provider_error(
     stub: StubProvider, http: requests.Session, status: int
 ) -> None:

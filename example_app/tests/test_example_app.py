@@ -114,7 +114,7 @@ def test_rate_limit_is_shown_with_retry_after(
     login_as(client)
     with misbehave(sandbox, rate_limit_retry_after=30):
         response = client.get("/api/me")
-    assert response.status_code == 503
+    assert response.status_code == 429
     assert response.headers["Retry-After"] == "30"
 
 
