@@ -66,7 +66,7 @@ $(STAMP): setup.cfg pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/flask --app example_app run --host $(HOST) --port $(PORT)
+	$(BIN)/flask --app example_app run --debug --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/ruff check .

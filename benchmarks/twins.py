@@ -169,7 +169,10 @@ def make_bare(
             return redirect(BARE_LOGIN_PATH)
         answer = BARE_HTTP.get(
             posts_url,
-            headers={"Authorization": f"Bearer {token['access_token']}"},
+            headers={
+                "Authorization": f"Bearer {token['access_token']}",
+                "X-RP-API-Key": BARE_CLIENT_ID,
+            },
             timeout=TIMEOUT,
         )
         if answer.status_code >= 400:

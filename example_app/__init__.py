@@ -1,8 +1,10 @@
 """A small Flask app showing "Log in with Rocketpunch".
 
-Run it with ``flask --app example_app run`` (or ``make demo``). Without a
-``FLASK_ROCKETPUNCH_CLIENT_ID`` in the environment it uses the built-in
-sandbox provider, so no Rocketpunch account is needed.
+Run it with ``flask --app example_app run --debug`` (or ``make demo``).
+Without a ``FLASK_ROCKETPUNCH_CLIENT_ID`` in the environment it uses the
+built-in sandbox provider, so no Rocketpunch account is needed; the sandbox
+is only served in debug mode (or with ``FLASK_ROCKETPUNCH_SANDBOX_FORCE=true``,
+e.g. under ``gunicorn -w 4``).
 
 Pages:
 

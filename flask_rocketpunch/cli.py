@@ -11,6 +11,7 @@ from flask.cli import AppGroup
 
 from .exceptions import NO_SECRET_KEY, ConfigurationError, StorageError
 from .logs import neutral
+from .sandbox.command import sandbox_command
 from .settings import (
     Settings,
     load_settings,
@@ -20,6 +21,7 @@ from .state import current_state
 from .storage import TokenStorage
 
 cli = AppGroup("rocketpunch", help="Commands of flask-rocketpunch.")
+cli.add_command(sandbox_command)
 
 
 def computed_redirect_uri(settings: Settings) -> tuple[str, bool]:

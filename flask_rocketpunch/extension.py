@@ -21,10 +21,12 @@ from flask import (
     session,
     url_for,
 )
+from flask.helpers import get_debug_flag
 
 from .cli import cli
 from .exceptions import (
     NO_SECRET_KEY,
+    ConfigurationError,
     ReauthorizationRequired,
     RocketpunchError,
 )
@@ -32,8 +34,8 @@ from .logs import install_redaction
 from .public import PublicClient, public_client_for
 from .refresh import RefreshCoordinator, SharedCoordinator
 from .refresh_sqlite import SQLiteCoordinator
-from .sandbox import Flavor, SandboxProvider, mount_in_app
-from .settings import DEFAULTS, SANDBOX_ORIGIN, load_settings
+from .sandbox import Flavor, SandboxProvider, SharedState, mount_in_app
+from .settings import DEFAULTS, SANDBOX_ORIGIN, load_settings, sandbox_refusal
 from .state import EXTENSION_KEY, AppState, ResponseReturn
 from .stepup import REFUSED_KEY
 from .storage import SessionStorage, TokenStorage, storage_from_url
@@ -116,7 +118,10 @@ class RocketpunchOAuth:
         routes, the error handlers and the ``flask rocketpunch`` commands.
 
         :raises ConfigurationError: a key is missing or wrong; the message
-            names it and says how to set it.
+            names it and says how to set it. Also when
+            ``ROCKETPUNCH_SANDBOX`` is on in an app with debug and testing
+            off, or with a real-looking client id, unless
+            ``ROCKETPUNCH_SANDBOX_FORCE`` is on.
         :raises RuntimeError: the app already has a RocketpunchOAuth.
         """
         if EXTENSION_KEY in app.extensions:
@@ -125,6 +130,12 @@ class RocketpunchOAuth:
                 " Flask app. Import and use that instance instead."
             )
         settings = load_settings(app.config)
+        if settings.sandbox:
+            refusal = sandbox_refusal(
+                settings, debug=app.debug or app.testing or get_debug_flag()
+            )
+            if refusal is not None:
+                raise ConfigurationError(refusal)
         for key, value in DEFAULTS.items():
             app.config.setdefault(f"ROCKETPUNCH_{key}", copy.copy(value))
 
@@ -393,6 +404,8 @@ def _mount_sandbox(app: Flask, state: AppState) -> SandboxProvider:
         redirect_uri=settings.redirect_uri or settings.url_prefix + "/callback",
         name=app.name,
         url_prefix=SANDBOX_PREFIX,
+        secret=app.secret_key,
+        state_path=os.path.join(app.instance_path, SharedState.FILE_NAME),
     )
     logger.warning(
         "ROCKETPUNCH_SANDBOX is on: logins go to the built-in stand-in provider,"

@@ -75,6 +75,7 @@ class Settings:
     timeout: float | tuple[float, float] = _key(5.0)
     sandbox: bool = _key(False)
     sandbox_flavor: str = _key("current")
+    sandbox_force: bool = _key(False)
     insecure_transport: bool = _key(False)
     login_ttl: float = _key(600)
     max_pending_logins: int = _key(5)
@@ -175,6 +176,49 @@ def plain_http_redirect_warning(uri: str) -> str | None:
         " werkzeug.middleware.proxy_fix.ProxyFix, or set ROCKETPUNCH_REDIRECT_URI"
         " to the https:// URL."
     )
+
+
+#: Client ids that look like a real app's (the Rocketpunch console's App Key
+#: prefix): the sandbox refuses them unless forced.
+REAL_CLIENT_ID_PREFIXES = ("rp_app_",)
+
+
+def sandbox_refusal(settings: Settings, *, debug: bool) -> str | None:
+    """Why the sandbox must not be served with ``settings``, or ``None``.
+
+    It is refused in an app that runs with debug and testing off (as in
+    production, where anyone could log in as a sample user) and with a
+    client id that looks like a real app's (production settings), unless
+    ``ROCKETPUNCH_SANDBOX_FORCE`` is on.
+
+    :param settings: the app's settings, with ``sandbox`` on.
+    :param debug: whether the app runs in debug or testing mode.
+    """
+    if settings.sandbox_force:
+        return None
+    force = (
+        " To serve the sandbox anyway (a demo, or a test server without debug),"
+        " set ROCKETPUNCH_SANDBOX_FORCE = True; never in production."
+    )
+    if not debug:
+        return (
+            "ROCKETPUNCH_SANDBOX is on, but the app runs with debug and testing"
+            " off, as in production, where the sandbox would let anyone log in as"
+            " a sample user. In production, turn the sandbox off and set"
+            " ROCKETPUNCH_CLIENT_ID and ROCKETPUNCH_CLIENT_SECRET. In development,"
+            " run in debug mode (flask run --debug, or FLASK_DEBUG=1; app.run("
+            "debug=True) comes too late: set app.debug = True before init_app)."
+            " In tests, set TESTING = True." + force
+        )
+    if settings.client_id.lower().startswith(REAL_CLIENT_ID_PREFIXES):
+        return (
+            "ROCKETPUNCH_SANDBOX is on, but ROCKETPUNCH_CLIENT_ID looks like a"
+            " real Rocketpunch app's (it starts with"
+            f" {' or '.join(REAL_CLIENT_ID_PREFIXES)}): these look like production"
+            " settings. Unset ROCKETPUNCH_CLIENT_ID and ROCKETPUNCH_CLIENT_SECRET"
+            " while the sandbox is on (it needs none), or turn the sandbox off." + force
+        )
+    return None
 
 
 def _missing(key: str) -> ConfigurationError:
@@ -393,6 +437,7 @@ def load_settings(config: cabc.Mapping[str, t.Any]) -> Settings:
         timeout=_timeout(get("TIMEOUT")),
         sandbox=sandbox,
         sandbox_flavor=flavor,
+        sandbox_force=_flag(get("SANDBOX_FORCE")),
         insecure_transport=_flag(get("INSECURE_TRANSPORT")),
         login_ttl=_number("LOGIN_TTL", get("LOGIN_TTL"), 1),
         max_pending_logins=int(

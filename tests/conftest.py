@@ -23,8 +23,9 @@ from flask_rocketpunch.testing import register_app
 # Redis and PostgreSQL fixtures (redis_url, redis_client, database_url, pg_engine).
 pytest_plugins = ["services"]
 
-# The PostgreSQL fixtures (database_url, pg_engine).
-pytest_plugins = ["services"]
+# The PostgreSQL fixtures (database_url, pg_engine), and the check of every
+# sandbox response against the OpenAPI description (openapi_check).
+pytest_plugins = ["services", "openapi_check"]
 
 
 @pytest.fixture

@@ -81,11 +81,12 @@ _INSTANCES = tempfile.TemporaryDirectory(prefix="rocketpunch-tests-")
 
 
 def new_app(config: cabc.Mapping[str, t.Any]) -> Flask:
-    """A Flask app with ``SECRET_KEY``, then ``config``, and a public home
-    page at ``/``; the extension is not set up yet. Each app has its own
-    empty instance folder."""
+    """A Flask app with ``SECRET_KEY`` and ``TESTING``, then ``config``, and
+    a public home page at ``/``; the extension is not set up yet. Each app
+    has its own empty instance folder."""
     app = Flask("client_app", instance_path=tempfile.mkdtemp(dir=_INSTANCES.name))
-    app.config.update(SECRET_KEY=SECRET_KEY)
+    # TESTING: the in-app sandbox refuses apps with debug and testing off.
+    app.config.update(SECRET_KEY=SECRET_KEY, TESTING=True)
     app.config.update(config)
 
     @app.get("/")

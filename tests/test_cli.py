@@ -221,7 +221,14 @@ NOT_DEBUG_WARNING = "neither debug nor testing"
 
 
 def test_check_flags_the_sandbox_with_a_real_looking_client_id() -> None:
-    app = sandbox_app(CLIENT_ID="rp_app_8f2c41", CLIENT_SECRET="s" * 40, TESTING=True)
+    # init_app refuses an rp_app_ id with the sandbox unless it is forced;
+    # forced, check still says so.
+    app = sandbox_app(
+        CLIENT_ID="rp_app_8f2c41",
+        CLIENT_SECRET="s" * 40,
+        TESTING=True,
+        SANDBOX_FORCE=True,
+    )
     warnings = warnings_part(check(app).output)
     assert REAL_ID_WARNING in warnings
     assert "'rp_app_8f2c41'" in warnings

@@ -127,7 +127,7 @@ def since(provider: SandboxProvider, mark: int) -> list[RecordedRequest]:
         ("get", "posts", 200),
         ("post", "posts", 201),
         ("put", "posts/42", 404),
-        ("patch", "posts/42", 404),
+        ("patch", "posts/42", 405),  # no such operation in the description
         ("delete", "posts/42", 404),
         ("get", "me/company-permissions", 200),
     ],
@@ -521,7 +521,7 @@ class TestGuideFlavor:
 
         assert data["error"] == "APIError"
         assert data["status_code"] == 404
-        assert data["code"] is None
+        assert data["code"] == "C0008"
         assert data["message"] == "Resource not found."
 
 

@@ -27,6 +27,7 @@ from flask_rocketpunch.sandbox import (
 )
 
 OWN = "https://cdn.example/own.png"
+APP_KEY = {"X-RP-API-Key": CLIENT_ID}
 
 
 def test_userinfo_has_email_only_with_email_scope(sandbox: Sandbox) -> None:
@@ -113,14 +114,14 @@ def test_issue_token_rejects_unknown_user_client_or_scope(sandbox: Sandbox) -> N
 
 
 def test_rate_limit_remaining_counts_down_per_client(sandbox: Sandbox) -> None:
-    token = sandbox.login()
+    token = sandbox.login()  # the token call spends one of the 60
     remaining = [
         sandbox.get("/oauth/userinfo", token["access_token"]).headers[
             "X-RP-RateLimit-Remaining"
         ]
         for _ in range(3)
     ]
-    assert remaining == ["59", "58", "57"]
+    assert remaining == ["58", "57", "56"]
 
 
 def test_enforced_rate_limit_answers_429_until_the_minute_ends(
@@ -148,7 +149,7 @@ def test_sample_api_lists_and_creates_posts_with_scope(sandbox: Sandbox) -> None
     listed = sandbox.session.get(
         sandbox.url("/api/v1/posts"),
         params={"page": 1, "pageSize": 2},
-        headers={"Authorization": f"Bearer {reader['access_token']}"},
+        headers={"Authorization": f"Bearer {reader['access_token']}", **APP_KEY},
     )
     assert listed.status_code == 200
     assert listed.json()["pageSize"] == 2
@@ -156,7 +157,7 @@ def test_sample_api_lists_and_creates_posts_with_scope(sandbox: Sandbox) -> None
     denied = sandbox.session.post(
         sandbox.url("/api/v1/posts"),
         json={"text": "hi"},
-        headers={"Authorization": f"Bearer {reader['access_token']}"},
+        headers={"Authorization": f"Bearer {reader['access_token']}", **APP_KEY},
     )
     assert denied.status_code == 403
     assert denied.json()["code"] == "C0011"
@@ -164,7 +165,7 @@ def test_sample_api_lists_and_creates_posts_with_scope(sandbox: Sandbox) -> None
     created = sandbox.session.post(
         sandbox.url("/api/v1/posts"),
         files={"request": (None, json.dumps({"text": "hello"}), "application/json")},
-        headers={"Authorization": f"Bearer {writer['access_token']}"},
+        headers={"Authorization": f"Bearer {writer['access_token']}", **APP_KEY},
     )
     assert created.status_code == 201
     assert created.json()["content"] == "hello"
@@ -188,7 +189,7 @@ def test_unknown_api_path_is_404_in_the_flavor_error_shape(
     guide: Sandbox = make_sandbox("guide")
     assert current.get("/api/v1/nothing").json()["code"] == "C0008"
     assert guide.get("/api/v1/nothing").json() == {
-        "error": {"message": "Resource not found."}
+        "error": {"code": "C0008", "message": "Resource not found.", "status": 404}
     }
 
 

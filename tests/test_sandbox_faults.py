@@ -12,11 +12,15 @@ from test_sandbox_support import (
     REDIRECT_URI,
     Sandbox,
     SandboxFactory,
+    sandbox_app,
 )
 from test_sandbox_support import clock as clock
 from test_sandbox_support import guide as guide
 from test_sandbox_support import make_sandbox as make_sandbox
 from test_sandbox_support import sandbox as sandbox
+
+from flask_rocketpunch.sandbox import SandboxServer
+from flask_rocketpunch.testing import consent_form, sandbox_of
 
 
 @pytest.mark.parametrize(
@@ -147,7 +151,12 @@ def test_fault_rate_limit_in_guide_flavor_shape(guide: Sandbox) -> None:
     guide.provider.faults.rate_limit_retry_after = 3
     response = guide.get("/api/v1/profiles/me")
     assert response.status_code == 429
-    assert response.json() == {"error": {"message": "Rate limit exceeded."}}
+    assert response.json() == {
+        "error": {"code": "C0010", "message": "Rate limit exceeded.", "status": 429}
+    }
+    assert response.headers["Retry-After"] == "3"
+    assert response.headers["X-RateLimit-Remaining"] == "0"
+    assert "X-RP-RateLimit-Remaining" not in response.headers
 
 
 def test_fault_connect_refused_raises_connection_error_in_process(
@@ -165,14 +174,56 @@ def test_fault_timeout_raises_read_timeout_in_process(sandbox: Sandbox) -> None:
         sandbox.exchange("any")
 
 
-def test_fault_timeout_delays_every_endpoint_over_http(
-    make_sandbox: SandboxFactory,
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/oauth/userinfo"),
+        ("POST", "/oauth/token"),
+        ("POST", "/oauth/revoke"),
+        ("GET", "/api/v1/posts"),
+    ],
+)
+def test_fault_timeout_delays_every_back_channel_endpoint_over_http(
+    make_sandbox: SandboxFactory, method: str, path: str
 ) -> None:
     sb: Sandbox = make_sandbox("current", "http")
     sb.provider.faults.timeout = True
     sb.provider.faults.timeout_delay = 0.3
     with pytest.raises(requests.ReadTimeout):
-        sb.session.get(sb.url("/oauth/userinfo"), timeout=0.05)
+        sb.session.request(method, sb.url(path), timeout=0.05)
+
+
+def test_fault_timeout_never_delays_the_consent_page(
+    make_sandbox: SandboxFactory,
+) -> None:
+    sb: Sandbox = make_sandbox("current", "http")
+    sb.provider.faults.timeout = True
+    # Far longer than the read timeout below: a delayed page would time out.
+    sb.provider.faults.timeout_delay = 120
+    params = sb.params()
+    page = sb.session.get(sb.url("/oauth/authorize"), params=params, timeout=30)
+    assert page.status_code == 200
+    action, fields = consent_form(page.text, page.url)
+    fields.update(decision="approve", user="minji")
+    decided = sb.session.post(action, data=fields, allow_redirects=False, timeout=30)
+    assert decided.status_code == 302
+    assert "code=" in decided.headers["Location"]
+
+
+def test_fault_timeout_in_app_delays_no_page_and_fails_the_login_cleanly() -> None:
+    app = sandbox_app()
+    provider = sandbox_of(app)
+    provider.faults.timeout = True
+    provider.faults.timeout_delay = 120
+    with SandboxServer(app) as served, requests.Session() as browser:
+        page = browser.get(f"{served.url}/auth/rocketpunch/login", timeout=30)
+        assert page.status_code == 200
+        action, fields = consent_form(page.text, page.url)
+        fields.update(decision="approve", user="minji")
+        # The back channel (the code exchange) "times out" at once, in process.
+        landed = browser.post(action, data=fields, timeout=30)
+    assert landed.status_code == 504
+    assert "Traceback" not in landed.text
 
 
 def test_reset_turns_faults_off_and_forgets_state(sandbox: Sandbox) -> None:

@@ -67,7 +67,8 @@ def test_current_flavor_full_flow_code_token_userinfo_refresh_revoke(
         "picture": urljoin(form.url, form.images[1]),
         "email": "seojun@example.org",
     }
-    assert info.headers["X-RP-RateLimit-Remaining"] == "59"
+    # The code exchange spent one call of the App Key's 60 a minute.
+    assert info.headers["X-RP-RateLimit-Remaining"] == "58"
 
     refreshed = sb.refresh(token["refresh_token"])
     assert refreshed.status_code == 200
@@ -103,7 +104,13 @@ def test_guide_flavor_full_flow_without_pkce_or_rotation(
 
     error = sb.get("/api/v1/profiles/me", "not-a-token")
     assert error.status_code == 401
-    assert error.json() == {"error": {"message": "The access token is invalid."}}
+    assert error.json() == {
+        "error": {
+            "code": "C0001",
+            "message": "The access token is invalid.",
+            "status": 401,
+        }
+    }
     assert error.headers["WWW-Authenticate"].startswith("Bearer")
 
 
@@ -153,6 +160,9 @@ def test_flavors_describe_the_current_provider_and_the_guide() -> None:
         "email",
         "post:write",
         "company:manage:read",
+        "job:write",
+        "job:manage:read",
+        "event:write",
     ]
     assert list(guide.scopes) == ["profile:read", "profile:email"]
     assert (current.profile_scope, current.email_scope) == ("profile", "email")
@@ -197,4 +207,25 @@ def test_the_provider_does_what_its_flavor_describes(
     if spec.coded_errors:
         assert set(error) == {"code", "message", "timestamp", "details"}
     else:
-        assert error == {"error": {"message": "The access token is invalid."}}
+        assert error["error"]["message"] == "The access token is invalid."
+        assert error["error"]["status"] == 401
+
+
+@pytest.mark.parametrize("over", ["http", "in-process"])
+def test_guide_flavor_serves_neither_revocation_nor_userinfo(
+    make_sandbox: SandboxFactory, over: str
+) -> None:
+    guide: Sandbox = make_sandbox("guide", over)
+    token = guide.provider.issue_token("minji", CLIENT_ID, "profile:read")
+    revoke = guide.revoke(token["refresh_token"])
+    userinfo = guide.get("/oauth/userinfo", token["access_token"])
+    for answer in (revoke, userinfo):
+        assert answer.status_code == 404
+        assert answer.json() == {
+            "error": {"code": "C0008", "message": "Resource not found.", "status": 404}
+        }
+    # The refresh token was not revoked; the guide's profile answers.
+    assert guide.refresh(token["refresh_token"]).status_code == 200
+    profile = guide.get("/api/v1/profiles/me", token["access_token"])
+    assert profile.status_code == 200
+    assert "X-RateLimit-Remaining" in profile.headers

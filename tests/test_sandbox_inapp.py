@@ -243,3 +243,100 @@ def test_logins_never_register_the_client_again() -> None:
         approve_on(browser, location, host=host)
     assert provider.clients == registered
     assert provider.public_url is None
+
+
+FORGED = {"Host": "evil.example"}
+FORWARDED = {"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https"}
+
+
+@pytest.mark.parametrize("proxy_fix", [False, True])
+@pytest.mark.parametrize("forged", [FORGED, FORWARDED], ids=["host", "forwarded"])
+def test_forged_hosts_change_nothing_another_browser_gets(
+    forged: dict[str, str], proxy_fix: bool
+) -> None:
+    """Forged ``Host`` and ``X-Forwarded-Host`` headers at every sandbox
+    route, between the steps of a victim's login: the registered redirect
+    URI stays the path it was, and nothing the sandbox emits to the victim
+    (the consent page, the redirect back, the metadata, the back channel's
+    answers) names the forged host."""
+    app = sandbox_app()
+    if proxy_fix:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Trusting one proxy: X-Forwarded-Host counts as the request's host.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_host=1, x_proto=1)  # type: ignore[method-assign]
+    provider = sandbox_of(app)
+    registered = provider.clients
+    attacker = app.test_client()
+
+    def attack() -> None:
+        start = attacker.get(LOGIN, headers=forged)
+        parts = urlsplit(start.headers["Location"])
+        page = attacker.get(f"{parts.path}?{parts.query}", headers=forged)
+        assert page.status_code == 200, page.get_data(as_text=True)
+        action, fields = consent_form(page.get_data(as_text=True), "")
+        fields.update(decision="approve", user="alex")
+        decided = attacker.post(action, data=fields, headers=forged)
+        # Sent back to the host its own request named, if any was trusted:
+        # the attacker's own browser only.
+        trusted = "Host" in forged or proxy_fix
+        expected = "evil.example" if trusted else "localhost"
+        assert urlsplit(decided.headers["Location"]).hostname == expected
+        for path in (
+            f"{PREFIX}/.well-known/oauth-authorization-server",
+            f"{PREFIX}/static/sandbox.css",
+            f"{PREFIX}/oauth/userinfo",
+        ):
+            attacker.get(path, headers=forged).close()
+        attacker.post(f"{PREFIX}/oauth/token", data={}, headers=forged)
+
+    victim = app.test_client()
+    attack()
+    start = victim.get(LOGIN)
+    assert start.headers["Location"].startswith(
+        f"http://localhost{PREFIX}/oauth/authorize?"
+    )
+    attack()
+    page = victim.get(start.headers["Location"])
+    assert "evil.example" not in page.get_data(as_text=True)
+    attack()
+    back = approve_on(victim, start.headers["Location"])
+    assert back.startswith(f"http://localhost{CALLBACK_PATH}?code=")
+    assert (
+        victim.get(urlsplit(back).path, query_string=query_of(back)).status_code == 302
+    )
+    attack()
+
+    me = victim.get("/me")
+    assert me.status_code == 200
+    assert "evil.example" not in me.get_data(as_text=True)
+    metadata = victim.get(f"{PREFIX}/.well-known/oauth-authorization-server")
+    assert "evil.example" not in metadata.get_data(as_text=True)
+    back_channel = extension_http(app).get(
+        f"{ORIGIN}/.well-known/oauth-authorization-server"
+    )
+    assert "evil.example" not in back_channel.text
+    assert back_channel.json()["token_endpoint"] == f"{ORIGIN}/oauth/token"
+
+    assert provider.clients == registered
+    assert provider.get_client("sandbox-client") == registered["sandbox-client"]
+    assert registered["sandbox-client"].redirect_uri == CALLBACK_PATH
+    assert provider.public_url is None
+
+
+def test_x_forwarded_host_is_ignored_without_a_proxy_fix() -> None:
+    app = sandbox_app()
+    browser = app.test_client()
+    start = browser.get(LOGIN, headers=FORWARDED)
+    redirect_uri = query_of(start.headers["Location"])["redirect_uri"]
+    assert redirect_uri == f"http://localhost{CALLBACK_PATH}"
+    back = approve_on(browser, start.headers["Location"], host=None)
+    assert back.startswith(f"http://localhost{CALLBACK_PATH}?code=")
+
+
+def extension_http(app: Flask) -> requests.Session:
+    """The session the extension makes its back-channel calls with."""
+    from flask_rocketpunch.state import current_state
+
+    with app.app_context():
+        return current_state().http

@@ -229,8 +229,15 @@ class Sandbox:
         }
         return self.session.post(self.url("/oauth/revoke"), data=data)
 
-    def get(self, path: str, access_token: str | None = None) -> requests.Response:
+    def get(
+        self,
+        path: str,
+        access_token: str | None = None,
+        app_key: str | None = CLIENT_ID,
+    ) -> requests.Response:
         headers = {}
+        if app_key is not None:
+            headers["X-RP-API-Key"] = app_key
         if access_token is not None:
             headers["Authorization"] = f"Bearer {access_token}"
         return self.session.get(self.url(path), headers=headers, timeout=5)
@@ -271,8 +278,15 @@ def clock() -> FakeClock:
 def make_sandbox(clock: FakeClock) -> Iterator[SandboxFactory]:
     with ExitStack() as stack:
 
-        def make(flavor: Flavor = "current", over: str = "in-process") -> Sandbox:
-            provider = SandboxProvider(flavor, clock=clock)
+        def make(
+            flavor: Flavor = "current",
+            over: str = "in-process",
+            *,
+            skip_consent: bool = False,
+        ) -> Sandbox:
+            # The session keeps the sandbox's signed-in cookie: these tests
+            # want the consent page every time, unless they ask otherwise.
+            provider = SandboxProvider(flavor, clock=clock, skip_consent=skip_consent)
             provider.register_client(
                 CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, name="Test Client App"
             )
@@ -341,7 +355,9 @@ def make_host_app(provider: SandboxProvider) -> Flask:
 def sandbox_app(**config: t.Any) -> Flask:
     """An app with sandbox mode on and no client id or secret."""
     app = Flask("sandbox_app")
-    app.config.update(SECRET_KEY="sandbox-mode-secret", ROCKETPUNCH_SANDBOX=True)
+    app.config.update(
+        SECRET_KEY="sandbox-mode-secret", ROCKETPUNCH_SANDBOX=True, TESTING=True
+    )
     app.config.update({f"ROCKETPUNCH_{k}": v for k, v in config.items()})
     RocketpunchOAuth(app)
 

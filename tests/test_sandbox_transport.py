@@ -148,13 +148,16 @@ def test_two_sandboxes_in_one_app_each_serve_their_own_provider(
             assert f"<strong>{name}</strong>" in page.text
             scope = sb.scopes.split()[0]
             token = provider.issue_token("minji", CLIENT_ID, scope)["access_token"]
-            assert sb.get("/oauth/userinfo", token).status_code == 200
+            path = provider.flavor_spec.userinfo_path
+            assert sb.get(path, token).status_code == 200
             other = "second" if name == "first" else "first"
             elsewhere = Sandbox(providers[other], http, f"http://two.test/{other}")
-            assert elsewhere.get("/oauth/userinfo", token).status_code == 401
+            other_path = providers[other].flavor_spec.userinfo_path
+            assert elsewhere.get(other_path, token).status_code == 401
     for provider in providers.values():
+        profile = "userinfo" if provider.flavor_spec.serves_userinfo else "profile"
         assert sorted((r.endpoint, r.status) for r in provider.requests) == [
             ("authorize", 200),
-            ("userinfo", 200),
-            ("userinfo", 401),
+            (profile, 200),
+            (profile, 401),
         ]

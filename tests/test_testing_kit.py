@@ -602,7 +602,7 @@ USER_SUITE = """
 
     def test_in_app_sandbox():
         app = Flask("user_app")
-        app.config.update(SECRET_KEY="s", ROCKETPUNCH_SANDBOX=True)
+        app.config.update(SECRET_KEY="s", ROCKETPUNCH_SANDBOX=True, TESTING=True)
         RocketpunchOAuth(app)
         login_as(app.test_client(), "alex")
         assert sandbox_of(app).grant_counts() == {}

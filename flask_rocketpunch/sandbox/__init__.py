@@ -28,6 +28,7 @@ from .models import TokenResponse as TokenResponse
 from .provider import SandboxProvider as SandboxProvider
 from .provider import s256 as s256
 from .server import SandboxServer as SandboxServer
+from .shared import SharedState as SharedState
 from .transport import SandboxTransport as SandboxTransport
 from .users import SAMPLE_USERS as SAMPLE_USERS
 from .users import SandboxUser as SandboxUser
@@ -49,6 +50,7 @@ __all__ = [
     "SandboxServer",
     "SandboxTransport",
     "SandboxUser",
+    "SharedState",
     "TokenResponse",
     "create_sandbox_app",
     "create_sandbox_blueprint",

@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 
 from .errors import APIError
 from .models import AccessToken
+from .openapi import methods_of
 from .pictures import picture_url
 from .ratelimit import rate_limit_exceeded
 from .registry import current_provider
@@ -24,6 +25,7 @@ def api_call(
     *,
     fault: int | None = None,
     status: int = 200,
+    operation: str | None = None,
 ) -> Response:
     """Authenticate the bearer, apply faults and the rate limit, then answer
     with what ``handler`` returns for the token, as JSON.
@@ -31,6 +33,7 @@ def api_call(
     :param handler: Makes the body from the authenticated access token.
     :param fault: A ``*_status`` fault to answer with instead, if on.
     :param status: The HTTP status of a success.
+    :param operation: The OpenAPI ``operationId``, for its own rate limit.
     """
     provider = current_provider()
     try:
@@ -39,11 +42,11 @@ def api_call(
         token = provider.authenticate_bearer(request.headers.get("Authorization"))
         if fault is not None:
             raise provider.fault_error(fault)
-        remaining = provider.count_api_call(token.client_id)
+        limits = provider.rate_limit(token.client_id, operation, token.user_sub)
         body = handler(token)
     except APIError as error:
         return api_error_response(provider, error)
-    return json_response(body, status, {"X-RP-RateLimit-Remaining": str(remaining)})
+    return json_response(body, status, limits)
 
 
 def not_found() -> Response:
@@ -77,7 +80,7 @@ def posts() -> Response:
     provider = current_provider()
     fault = provider.faults.api_status
     if request.method == "POST":
-        return api_call(_create_post, fault=fault, status=201)
+        return api_call(_create_post, fault=fault, status=201, operation="createPost")
     try:
         page = int(request.args.get("page", "1"))
         page_size = int(request.args.get("pageSize", "20"))
@@ -122,5 +125,18 @@ def company_permissions() -> Response:
 
 
 def api_not_found(rest: str) -> Response:
-    """Any other ``/api/v1`` path: the flavor's 404."""
-    return not_found()
+    """Any other ``/api/v1`` path or method: the flavor's 404, or in the
+    current flavor a 405 with ``Allow`` for a path of the OpenAPI
+    description called with a method it does not list."""
+    provider = current_provider()
+    allowed = methods_of(f"/api/v1/{rest}") if provider.flavor_spec.coded_errors else []
+    if not allowed:
+        return not_found()
+    error = APIError(
+        405,
+        "C0002",
+        f"{request.method} is not allowed here: use {', '.join(allowed)}.",
+    )
+    response = api_error_response(provider, error)
+    response.headers["Allow"] = ", ".join(allowed)
+    return response

@@ -163,3 +163,27 @@ def parse_authorization_request(
         code_challenge_method=method,
         params=dict(params),
     )
+
+
+def check_owner_only(
+    request: AuthorizationRequest, user_sub: str, spec: FlavorSpec
+) -> None:
+    """Refuse a request for owner-only scopes approved by someone who does
+    not own the app. The OpenAPI description grants requested scopes
+    together, so the request fails as a whole rather than losing a scope.
+
+    :param request: The validated authorization request.
+    :param user_sub: The ``sub`` of the user approving it.
+    :param spec: The provider's flavor.
+    :raise AuthorizationError: ``invalid_scope``, to redirect back.
+    """
+    reserved = [s for s in request.scopes if s in spec.owner_only_scopes]
+    if reserved and user_sub not in request.client.owners:
+        raise AuthorizationError(
+            "invalid_scope",
+            f"Only the owners of {request.client.name} may grant"
+            f" {' '.join(reserved)}. Log in as an owner of the app, or ask"
+            " without these scopes.",
+            request.redirect_uri,
+            request.state,
+        )

@@ -7,6 +7,10 @@ redirect URI. Nothing is changed per request, and nothing is taken from a
 request's ``Host`` header: a redirect URI registered as a path is resolved
 against the URL each consent request arrived on, for that request only, and
 avatars are given as ``data:`` URIs.
+
+Under several worker processes each builds its own provider; they share a
+secret and a state file (see :mod:`.shared`), so a code or a token issued by
+one is honoured, or refused when spent or revoked, by all.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from flask import Flask
 
 from .flavors import Flavor
 from .provider import SandboxProvider
+from .shared import SharedState
 from .transport import SandboxTransport
 from .views import create_sandbox_blueprint
 
@@ -35,6 +40,8 @@ def mount_in_app(
     redirect_uri: str,
     name: str,
     url_prefix: str = "/_rocketpunch_sandbox",
+    secret: str | bytes | None = None,
+    state_path: str | None = None,
 ) -> SandboxProvider:
     """Serve a new sandbox provider from ``app`` and register its one client.
 
@@ -53,11 +60,23 @@ def mount_in_app(
         origin and script root each consent request arrives on.
     :param name: The application name shown on the consent page.
     :param url_prefix: Where the blueprint is mounted in ``app``.
+    :param secret: A secret every process serving ``app`` knows (the
+        extension passes ``SECRET_KEY``): the sandbox's keys are derived from
+        it, so a consent form, code or token made by one worker is read by
+        the others. ``None``: random keys, for this process only.
+    :param state_path: The SQLite file where the processes mark spent codes
+        and refresh tokens and revoked tokens (the extension uses
+        ``rocketpunch-sandbox.sqlite3`` in the instance folder). ``None``:
+        the marks stay in this process.
     :return: The provider, for tests to inspect.
 
     .. versionadded:: 0.1
+    .. versionchanged:: 0.2
+        The ``secret`` and ``state_path`` parameters.
     """
-    provider = SandboxProvider(flavor, inline_pictures=True)
+    provider = SandboxProvider(
+        flavor, inline_pictures=True, shared=SharedState(secret, state_path)
+    )
     provider.register_client(client_id, client_secret, redirect_uri, name=name)
     app.register_blueprint(
         create_sandbox_blueprint(provider, name=BLUEPRINT_NAME), url_prefix=url_prefix

@@ -33,7 +33,8 @@ class Faults:
 
     #: The token endpoint answers this status with a JSON error body
     #: (``server_error``, ``temporarily_unavailable``, ``invalid_request``,
-    #: ``invalid_client``...). Nothing is consumed.
+    #: ``invalid_client``...; 429 is the rate limit's ``C0010`` with
+    #: ``Retry-After: 1``). Nothing is consumed.
     token_status: int | None = None
     #: Seconds the token endpoint sleeps before answering.
     token_delay: float = 0.0
@@ -61,13 +62,18 @@ class Faults:
     api_status: int | None = None
     #: API endpoints and userinfo answer 429 ``C0010`` with this ``Retry-After``.
     rate_limit_retry_after: int | None = None
+    #: The token endpoint answers 429 ``C0010`` with this ``Retry-After``, as
+    #: when the App Key spent its budget. Nothing is consumed.
+    token_rate_limit_retry_after: int | None = None
     #: :class:`~flask_rocketpunch.sandbox.SandboxTransport` raises
     #: :exc:`requests.ConnectionError`. A real server cannot emulate this:
     #: stop it instead.
     connect_refused: bool = False
     #: :class:`~flask_rocketpunch.sandbox.SandboxTransport` raises
-    #: :exc:`requests.ReadTimeout`; over HTTP every endpoint sleeps
-    #: :attr:`timeout_delay` seconds before answering.
+    #: :exc:`requests.ReadTimeout`; over HTTP the back-channel endpoints
+    #: (token, revocation, userinfo, metadata, API) sleep
+    #: :attr:`timeout_delay` seconds before answering. The consent page a
+    #: browser opens is never delayed.
     timeout: bool = False
     #: How long the HTTP server sleeps when :attr:`timeout` is on.
     timeout_delay: float = 2.0
@@ -125,12 +131,15 @@ class SandboxClient:
         path on the origin and script root the authorization request
         arrives on (see :meth:`redirect_uri_at`).
     :param name: The application name shown on the consent page.
+    :param owners: The ``sub`` of each user who owns the app: only they may
+        grant the owner-only scopes (``post:write``, ``company:manage:read``).
     """
 
     client_id: str
     client_secret: str
     redirect_uri: str
     name: str = "Example App"
+    owners: tuple[str, ...] = ()
 
     def redirect_uri_at(self, url_root: str | None) -> str | None:
         """The absolute redirect URI for a request that arrived at ``url_root``.
@@ -151,7 +160,8 @@ class SandboxClient:
     def __repr__(self) -> str:
         return (
             f"SandboxClient(client_id={self.client_id!r}, client_secret='***',"
-            f" redirect_uri={self.redirect_uri!r}, name={self.name!r})"
+            f" redirect_uri={self.redirect_uri!r}, name={self.name!r},"
+            f" owners={self.owners!r})"
         )
 
 

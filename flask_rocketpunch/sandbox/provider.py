@@ -24,9 +24,10 @@ from collections.abc import Callable, Iterable, Mapping
 
 from ..crypto import pkce_challenge
 from ..scopes import parse_scopes, split_scopes
-from .authorize import parse_authorization_request
+from .authorize import check_owner_only, parse_authorization_request
+from .catalog import Catalog
 from .clientauth import client_credentials
-from .consent import ConsentSigner
+from .consent import ConsentSigner, ConsentStore
 from .errors import (
     APIError,
     AuthorizationError,
@@ -47,9 +48,16 @@ from .models import (
     SandboxClient,
     TokenResponse,
 )
-from .ratelimit import RateLimiter
+from .ratelimit import (
+    OPERATION_LIMITS,
+    PER_DAY,
+    RateLimiter,
+    RateLimitExceeded,
+    RateLimitStatus,
+)
 from .recorder import RequestRecorder
 from .sample_api import SampleAPI
+from .shared import SharedState
 from .users import SAMPLE_USERS, SandboxUser
 
 s256 = pkce_challenge
@@ -83,24 +91,42 @@ class SandboxProvider:
         Inject a fake one to test expiry.
     :param access_token_ttl: Access token lifetime in seconds; defaults to 900
         (current) or 3600 (guide).
-    :param rate_limit_per_minute: The per-client limit reported in
-        ``X-RP-RateLimit-Remaining``.
-    :param enforce_rate_limit: Answer 429 ``C0010`` once a client exceeds
-        ``rate_limit_per_minute`` within a clock minute.
+    :param rate_limit_per_minute: The global calls per App Key (client id)
+        and clock minute, reported in ``X-RP-RateLimit-Remaining``.
+    :param enforce_rate_limit: Answer 429 ``C0010`` once an App Key spends a
+        budget (per minute, per day, or an operation's own). Defaults to the
+        flavor's: on in the current flavor, off in the guide's. Turn it off
+        for load tests; the calls are still counted and reported.
+    :param rate_limit_per_day: The global calls per App Key and UTC day
+        (current flavor).
+    :param skip_consent: Skip the consent page when the signed-in user
+        already approved every requested scope for the client, as
+        Rocketpunch does. ``False`` always shows it.
     :param public_url: The browser-facing URL the sandbox blueprint is mounted
         at, e.g. ``"http://localhost:5000/_rocketpunch_sandbox"``. When set,
         ``picture`` claims and the metadata's ``authorization_endpoint`` use
         it instead of the URL of the request being answered (useful when the
         API is called through :class:`SandboxTransport` at another origin).
         May also be set later as an attribute.
+    :param require_app_key: ``/api/v1`` calls need ``X-RP-API-Key``, the
+        App Key (a registered client id); public reads need only it, user
+        operations need it beside the bearer token. When off, a bearer
+        token alone is accepted, its client standing for the key.
     :param inline_pictures: When ``public_url`` is not set, give the sample
         users' avatars as ``data:`` URIs instead of URLs built from the
         request being answered. The in-app sandbox
         (:func:`~flask_rocketpunch.sandbox.mount_in_app`) does this: it knows
         no public address of its own and must not take one from a request's
         ``Host`` header.
+    :param shared: Lets several processes serve this sandbox together (see
+        :class:`~flask_rocketpunch.sandbox.SharedState`): keys derived from
+        their shared secret, codes and refresh tokens that carry their own
+        signed record, and spent or revoked marks in a shared file. The
+        in-app sandbox uses one.
 
     .. versionadded:: 0.1
+    .. versionchanged:: 0.2
+        The ``shared`` parameter.
     """
 
     def __init__(
@@ -111,9 +137,13 @@ class SandboxProvider:
         *,
         access_token_ttl: int | None = None,
         rate_limit_per_minute: int = 60,
-        enforce_rate_limit: bool = False,
+        enforce_rate_limit: bool | None = None,
         public_url: str | None = None,
         inline_pictures: bool = False,
+        shared: SharedState | None = None,
+        require_app_key: bool = True,
+        rate_limit_per_day: int = PER_DAY,
+        skip_consent: bool = True,
     ) -> None:
         spec = FLAVORS.get(flavor)
         if spec is None:
@@ -131,16 +161,39 @@ class SandboxProvider:
         )
         self.public_url = public_url
         self.inline_pictures = inline_pictures
+        #: ``/api/v1`` calls need the ``X-RP-API-Key`` header (the App Key,
+        #: a registered client id), as the OpenAPI description says. Turn
+        #: off for a client that sends only its bearer token: the token's
+        #: client then stands for the key.
+        self.require_app_key = require_app_key
         #: The fault switches, see :class:`Faults`.
         self.faults = Faults()
         self._recorder = RequestRecorder()
         self._limiter = RateLimiter(
-            rate_limit_per_minute, enforce_rate_limit, self._now
+            rate_limit_per_minute,
+            spec.enforces_rate_limits
+            if enforce_rate_limit is None
+            else enforce_rate_limit,
+            self._now,
+            per_day=rate_limit_per_day if spec.operation_limits else None,
+            operation_limits=OPERATION_LIMITS if spec.operation_limits else {},
         )
+        #: Skip the consent page when a consent covers the request.
+        self.skip_consent = skip_consent
+        self._consents = ConsentStore()
         self._api = SampleAPI(self.users, self._now)
-        self._consent = ConsentSigner(self._now)
+        #: What several processes serving this sandbox share, if any.
+        self.shared = shared
+        #: The current flavor's sample companies, posts, jobs and events,
+        #: see :class:`~flask_rocketpunch.sandbox.catalog.Catalog`.
+        self.catalog = Catalog(self.users, self._now)
+        self._consent = ConsentSigner(
+            self._now, key=None if shared is None else shared.key("consent")
+        )
         self._lock = threading.Lock()
-        self._signing_key = secrets.token_bytes(32)
+        self._signing_key = (
+            secrets.token_bytes(32) if shared is None else shared.key("access-tokens")
+        )
         self._clients: dict[str, SandboxClient] = {}
         self._codes: dict[str, AuthorizationCode] = {}
         self._access_tokens: dict[str, AccessToken] = {}
@@ -201,6 +254,7 @@ class SandboxProvider:
         client_secret: str,
         redirect_uri: str,
         name: str = "Example App",
+        owners: Iterable[str] | None = None,
     ) -> SandboxClient:
         """Register (or replace) a client application.
 
@@ -211,14 +265,26 @@ class SandboxProvider:
             ``"/auth/rocketpunch/callback"``) accepts exactly that path on the
             origin and script root each authorization request arrives on.
         :param name: The application name shown on the consent page.
-        :raise ValueError: The redirect URI starts with ``//``.
+        :param owners: The users (``sub`` or ``preferred_username``) who own
+            the app and alone may grant the owner-only scopes; by default
+            the provider's first user (``minji`` among the sample users).
+        :raise ValueError: The redirect URI starts with ``//``, or an owner
+            is not a user of this provider.
         """
         if redirect_uri.startswith("//"):
             raise ValueError(
                 f"The redirect URI {redirect_uri!r} is ambiguous: give an absolute"
                 " URL, or a path starting with a single '/'."
             )
-        client = SandboxClient(client_id, client_secret, redirect_uri, name)
+        subs = []
+        for owner in (self.users[0].sub,) if owners is None else owners:
+            account = self.get_user(owner)
+            if account is None:
+                raise ValueError(f"No sandbox user {owner!r} to own the app.")
+            subs.append(account.sub)
+        client = SandboxClient(
+            client_id, client_secret, redirect_uri, name, tuple(subs)
+        )
         with self._lock:
             self._clients[client_id] = client
         return client
@@ -314,8 +380,9 @@ class SandboxProvider:
         self._recorder.record_status(index, status)
 
     def reset(self) -> None:
-        """Forget codes, tokens, recorded requests, rate counters and created
-        posts, and turn every fault off. Registered clients are kept.
+        """Forget codes, tokens, consents, recorded requests, rate counters
+        and every change to the sample data, and turn every fault off.
+        Registered clients are kept.
         """
         with self._lock:
             self._codes.clear()
@@ -323,7 +390,9 @@ class SandboxProvider:
             self._refresh_tokens.clear()
         self._recorder.clear()
         self._limiter.clear()
+        self._consents.forget()
         self._api.clear()
+        self.catalog.reset()
         self.faults.reset()
 
     # -- authorization endpoint ---------------------------------------------
@@ -375,6 +444,68 @@ class SandboxProvider:
         """
         return self._consent.verify(params, token)
 
+    def consent_covers(self, request: AuthorizationRequest, user: str) -> bool:
+        """Whether the consent page may be skipped: :attr:`skip_consent` is
+        on, and ``user`` already approved every requested scope for the
+        client (and may still grant them).
+
+        :param request: The validated authorization request.
+        :param user: The user's ``sub`` or ``preferred_username``.
+        """
+        account = self.get_user(user)
+        if not self.skip_consent or account is None:
+            return False
+        client_id = request.client.client_id
+        if not self._consents.covers(account.sub, client_id, request.scopes):
+            return False
+        try:
+            check_owner_only(request, account.sub, self.flavor_spec)
+        except AuthorizationError:
+            return False
+        return True
+
+    @property
+    def consents(self) -> dict[tuple[str, str], frozenset[str]]:
+        """A snapshot of the consents given: the approved scopes by
+        ``(user sub, client id)``."""
+        return self._consents.snapshot()
+
+    def forget_consent(
+        self, user: str | None = None, client_id: str | None = None
+    ) -> int:
+        """Withdraw consents, as a user disconnecting an app from their
+        account would; the next login shows the consent page again. Tokens
+        already issued stay valid. Return how many were withdrawn.
+
+        :param user: Only this user's (``sub`` or ``preferred_username``);
+            every user's when ``None``.
+        :param client_id: Only for this client; every client's when ``None``.
+        :raise LookupError: No such user.
+        """
+        sub = None
+        if user is not None:
+            account = self.get_user(user)
+            if account is None:
+                raise LookupError(f"No sandbox user {user!r}.")
+            sub = account.sub
+        return self._consents.forget(sub, client_id)
+
+    def signed_in_cookie(self, user_sub: str) -> str:
+        """The signed value of the cookie that keeps ``user_sub`` signed in
+        to the sandbox in a browser.
+
+        :param user_sub: The user's ``sub``.
+        """
+        return self._consent.sign_user(user_sub)
+
+    def signed_in_user(self, cookie: str | None) -> str | None:
+        """The ``sub`` of the user a signed-in cookie names, if it is valid.
+
+        :param cookie: The cookie's value.
+        """
+        sub = self._consent.signed_in_user(cookie)
+        return sub if sub is not None and self.get_user(sub) is not None else None
+
     def approve(
         self, params: Mapping[str, str], user: str, *, url_root: str | None = None
     ) -> str:
@@ -389,16 +520,19 @@ class SandboxProvider:
         :param url_root: See :meth:`validate_authorization_request`.
         :raise InvalidAuthorizationRequest: See
             :meth:`validate_authorization_request`.
-        :raise AuthorizationError: See :meth:`validate_authorization_request`.
+        :raise AuthorizationError: See :meth:`validate_authorization_request`;
+            also ``invalid_scope`` when ``user`` does not own the app and the
+            request asks for an owner-only scope.
         :raise LookupError: No such user.
         """
         request = self.validate_authorization_request(params, url_root=url_root)
         account = self.get_user(user)
         if account is None:
             raise LookupError(f"No sandbox user {user!r}.")
-        code = secrets.token_urlsafe(32)
+        check_owner_only(request, account.sub, self.flavor_spec)
+        self._consents.remember(account.sub, request.client.client_id, request.scopes)
         record = AuthorizationCode(
-            code=code,
+            code="",
             client_id=request.client.client_id,
             redirect_uri=request.redirect_uri,
             user_sub=account.sub,
@@ -408,8 +542,15 @@ class SandboxProvider:
             expires_at=self.clock() + CODE_TTL,
             grant_id=secrets.token_hex(8),
         )
+        code = (
+            secrets.token_urlsafe(32)
+            if self.shared is None
+            else self.shared.seal_code(record)
+        )
         with self._lock:
-            self._codes[code] = record
+            self._codes[code] = dataclasses.replace(record, code=code)
+        if self.shared is not None:
+            self.shared.ledger.forget_before(self.clock() - CODE_TTL)
         return add_query(request.redirect_uri, {"code": code, "state": request.state})
 
     def deny(self, params: Mapping[str, str], *, url_root: str | None = None) -> str:
@@ -453,8 +594,10 @@ class SandboxProvider:
         :param form: The form parameters.
         :param authorization: The ``Authorization`` header, if any.
         :raise TokenError: With the RFC 6749 5.2 error code.
+        :raise RateLimitExceeded: The client's App Key spent its budget.
         """
         client = self.authenticate_client(form, authorization)
+        self._limiter.count(client.client_id)
         grant_type = form.get("grant_type")
         if not grant_type:
             raise TokenError("invalid_request", "grant_type is required.")
@@ -472,8 +615,9 @@ class SandboxProvider:
         if not verifier:
             raise TokenError("invalid_request", "code_verifier is required (PKCE).")
         if not _VERIFIER_RE.fullmatch(verifier):
+            # RFC 7636 4.6: a verifier that cannot match is invalid_grant.
             raise TokenError(
-                "invalid_request",
+                "invalid_grant",
                 "code_verifier must be 43-128 characters of [A-Za-z0-9._~-].",
             )
 
@@ -490,10 +634,10 @@ class SandboxProvider:
         self._check_verifier(verifier)
         now = self.clock()
         with self._lock:
-            record = self._codes.get(code)
+            record = self._code_locked(code)
             if record is None or record.client_id != client.client_id:
                 raise TokenError("invalid_grant", "Authorization code is invalid.")
-            if record.used:
+            if record.used or not self._spend(f"code:{code}", record.expires_at):
                 # RFC 6749 4.1.2: revoke what the code already issued.
                 self._revoke_grant_locked(record.grant_id)
                 raise TokenError("invalid_grant", _INVALID_CODE)
@@ -522,12 +666,12 @@ class SandboxProvider:
     def _live_refresh_token_locked(
         self, client: SandboxClient, token: str
     ) -> RefreshToken:
-        record = self._refresh_tokens.get(token)
+        record = self._refresh_token_locked(token)
         if record is None or record.client_id != client.client_id:
             raise TokenError("invalid_grant", "Refresh token is invalid.")
-        if record.revoked:
+        if record.revoked or self._marked(f"grant:{record.grant_id}"):
             raise TokenError("invalid_grant", "Refresh token has been revoked.")
-        if record.used:
+        if record.used or self._marked(f"refresh:{token}"):
             raise TokenError("invalid_grant", "Refresh token was already used.")
         if self.clock() >= record.expires_at:
             raise TokenError("invalid_grant", "Refresh token has expired.")
@@ -551,6 +695,8 @@ class SandboxProvider:
                     )
             rotate = self.rotates_refresh_tokens
             if rotate:
+                if not self._spend(f"refresh:{token}", record.expires_at):
+                    raise TokenError("invalid_grant", "Refresh token was already used.")
                 self._refresh_tokens[token] = dataclasses.replace(record, used=True)
             return self._issue_locked(
                 client.client_id,
@@ -580,17 +726,26 @@ class SandboxProvider:
             provider's ``access_token_ttl``. Zero or negative gives an already
             expired token.
         :raise LookupError: Unknown user or client.
-        :raise ValueError: A scope this flavor does not know.
+        :raise ValueError: A scope this flavor does not know, or an
+            owner-only scope for a user who does not own the client.
         """
         user = self.get_user(user_id)
         if user is None:
             raise LookupError(f"No sandbox user {user_id!r}.")
-        if self.get_client(client_id) is None:
+        client = self.get_client(client_id)
+        if client is None:
             raise LookupError(f"No registered client {client_id!r}.")
         granted = split_scopes(scopes)
         unknown = [s for s in granted if s not in self.scopes_supported]
         if unknown:
             raise ValueError(f"Unknown scope for the {self.flavor} flavor: {unknown}.")
+        reserved = [s for s in granted if s in self.flavor_spec.owner_only_scopes]
+        if reserved and user.sub not in client.owners:
+            raise ValueError(
+                f"Only the owners of {client_id!r} may grant {reserved}, and"
+                f" {user.preferred_username!r} is not one: log in as an owner"
+                " (register_client(owners=...)) or leave these scopes out."
+            )
         with self._lock:
             return self._issue_locked(
                 client_id,
@@ -615,18 +770,19 @@ class SandboxProvider:
         now = self.clock()
         ttl = self.access_token_ttl if expires_in is None else expires_in
         scope = " ".join(self._ordered(scopes))
-        access = encode_jwt(
-            {
-                "iss": "rocketpunch-sandbox",
-                "sub": user_sub,
-                "client_id": client_id,
-                "scope": scope,
-                "iat": int(now),
-                "exp": int(now + ttl),
-                "jti": secrets.token_hex(12),
-            },
-            self._signing_key,
-        )
+        claims: dict[str, object] = {
+            "iss": "rocketpunch-sandbox",
+            "sub": user_sub,
+            "client_id": client_id,
+            "scope": scope,
+            "iat": int(now),
+            "exp": int(now + ttl),
+            "jti": secrets.token_hex(12),
+        }
+        if self.shared is not None:
+            # So that any process can tell which grant a token belongs to.
+            claims["gid"] = grant_id
+        access = encode_jwt(claims, self._signing_key)
         self._access_tokens[access] = AccessToken(
             access, client_id, user_sub, scopes, now, now + ttl, grant_id
         )
@@ -637,15 +793,21 @@ class SandboxProvider:
             "scope": scope,
         }
         if with_refresh:
-            refresh = self.flavor_spec.refresh_token_prefix + secrets.token_urlsafe(32)
-            self._refresh_tokens[refresh] = RefreshToken(
-                refresh,
+            prefix = self.flavor_spec.refresh_token_prefix
+            record = RefreshToken(
+                "",
                 client_id,
                 user_sub,
                 refresh_scopes if refresh_scopes is not None else scopes,
                 now + REFRESH_TOKEN_TTL,
                 grant_id,
             )
+            refresh = (
+                prefix + secrets.token_urlsafe(32)
+                if self.shared is None
+                else self.shared.seal_refresh_token(record, prefix)
+            )
+            self._refresh_tokens[refresh] = dataclasses.replace(record, token=refresh)
             response["refresh_token"] = refresh
         return response
 
@@ -675,8 +837,10 @@ class SandboxProvider:
         :param form: The form parameters.
         :param authorization: The ``Authorization`` header, if any.
         :raise TokenError: Client authentication failed or ``token`` missing.
+        :raise RateLimitExceeded: The client's App Key spent its budget.
         """
         client = self.authenticate_client(form, authorization)
+        self._limiter.count(client.client_id)
         token = form.get("token")
         if not token:
             raise TokenError("invalid_request", "token is required.")
@@ -692,13 +856,15 @@ class SandboxProvider:
             return self._revoke_locked(token, None)
 
     def _revoke_locked(self, token: str, client_id: str | None) -> bool:
-        refresh = self._refresh_tokens.get(token)
+        refresh = self._refresh_token_locked(token)
         if refresh is not None and client_id in (None, refresh.client_id):
             self._revoke_grant_locked(refresh.grant_id)
             return True
-        access = self._access_tokens.get(token)
+        access = self._access_token_locked(token)
         if access is not None and client_id in (None, access.client_id):
-            self._access_tokens[token] = dataclasses.replace(access, revoked=True)
+            if token in self._access_tokens:
+                self._access_tokens[token] = dataclasses.replace(access, revoked=True)
+            self._mark(f"access:{token}", access.expires_at)
             return True
         return False
 
@@ -709,6 +875,42 @@ class SandboxProvider:
         for key, at in self._access_tokens.items():
             if at.grant_id == grant_id:
                 self._access_tokens[key] = dataclasses.replace(at, revoked=True)
+        self._mark(f"grant:{grant_id}", self.clock() + REFRESH_TOKEN_TTL)
+
+    # -- what other processes issued, spent and revoked ------------------------------
+
+    def _code_locked(self, code: str) -> AuthorizationCode | None:
+        record = self._codes.get(code)
+        if record is None and self.shared is not None:
+            record = self.shared.open_code(code)
+        return record
+
+    def _refresh_token_locked(self, token: str) -> RefreshToken | None:
+        record = self._refresh_tokens.get(token)
+        if record is None and self.shared is not None:
+            record = self.shared.open_refresh_token(
+                token, self.flavor_spec.refresh_token_prefix
+            )
+        return record
+
+    def _access_token_locked(self, token: str) -> AccessToken | None:
+        record = self._access_tokens.get(token)
+        if record is None and self.shared is not None:
+            record = self.shared.open_access_token(token, self._signing_key)
+        return record
+
+    def _spend(self, name: str, until: float) -> bool:
+        """Mark ``name`` spent for every process; whether this call did."""
+        if self.shared is None:
+            return True  # the record's own ``used`` flag is the whole story
+        return self.shared.ledger.spend(name, until)
+
+    def _mark(self, name: str, until: float) -> None:
+        if self.shared is not None:
+            self.shared.ledger.spend(name, until)
+
+    def _marked(self, *names: str) -> bool:
+        return self.shared is not None and self.shared.ledger.is_marked(*names)
 
     # -- bearer authentication and the user-context API ----------------------
 
@@ -729,10 +931,12 @@ class SandboxProvider:
                 www_authenticate=realm,
             )
         with self._lock:
-            record = self._access_tokens.get(token)
+            record = self._access_token_locked(token)
         if record is None or not self.verify_access_token_signature(token):
             problem = "The access token is invalid."
-        elif record.revoked:
+        elif record.revoked or self._marked(
+            f"access:{token}", f"grant:{record.grant_id}"
+        ):
             problem = "The access token has been revoked."
         elif self.clock() >= record.expires_at:
             problem = "The access token has expired."
@@ -757,13 +961,70 @@ class SandboxProvider:
         require_scope(token, scope)
 
     def count_api_call(self, client_id: str) -> int:
-        """Count one API call for a client; return the calls remaining.
+        """Count one API call for a client; return the calls remaining in
+        the minute. See :meth:`rate_limit`.
 
         :param client_id: The client the token belongs to.
-        :raise APIError: 429 ``C0010`` when ``enforce_rate_limit`` is on and
-            the limit is exceeded.
+        :raise RateLimitExceeded: 429 ``C0010`` when ``enforce_rate_limit``
+            is on and a limit is exceeded.
         """
-        return self._limiter.count(client_id)
+        return self._limiter.count(client_id).remaining
+
+    def rate_limit(
+        self,
+        app_key: str,
+        operation: str | None = None,
+        user: str | None = None,
+    ) -> dict[str, str]:
+        """Count one API call; return the rate limit headers of its answer.
+
+        :param app_key: The App Key (``X-RP-API-Key``, or the client id of
+            the bearer token).
+        :param operation: The OpenAPI ``operationId`` (``"createPost"``) or
+            operation identifier (``"post.create"``), for the
+            operation-specific limits.
+        :param user: The ``sub`` of the token's user, if any: operation
+            limits count per App Key and user.
+        :raise RateLimitExceeded: 429 ``C0010`` when ``enforce_rate_limit``
+            is on and a limit is exceeded.
+        """
+        return self.rate_limit_headers(self._limiter.count(app_key, operation, user))
+
+    def rate_limit_left(self, app_key: str) -> dict[str, str]:
+        """The rate limit headers of an App Key's minute, without counting
+        a call: for the answers of the token and revocation endpoints, which
+        count their call before they know it succeeds.
+
+        :param app_key: The App Key (the client id).
+        """
+        return self.rate_limit_headers(self._limiter.peek(app_key))
+
+    def rate_limit_headers(self, status: RateLimitStatus) -> dict[str, str]:
+        """The rate limit headers of ``status`` in this flavor's names.
+
+        :param status: What a call left of its budgets.
+        """
+        return self.flavor_spec.rate_limit_headers(
+            limit=status.limit,
+            remaining=status.remaining,
+            reset=status.reset,
+            scope=status.scope,
+            scope_remaining=status.scope_remaining,
+        )
+
+    def rate_limited(self, retry_after: int | None = None) -> RateLimitExceeded:
+        """The 429 ``C0010`` a fault switch answers with.
+
+        :param retry_after: The ``Retry-After`` seconds; by default until
+            the current minute ends.
+        """
+        seconds = self.retry_after() if retry_after is None else retry_after
+        reset = int(self.clock()) + seconds
+        return RateLimitExceeded(
+            "Rate limit exceeded.",
+            retry_after=seconds,
+            status=RateLimitStatus(self.rate_limit_per_minute, 0, reset),
+        )
 
     def retry_after(self) -> int:
         """Seconds until the current rate limit window ends."""
@@ -800,7 +1061,7 @@ class SandboxProvider:
         :param error: The error.
         """
         return self.flavor_spec.error_body(
-            error.code, error.message, error.details, self.clock()
+            error.code, error.message, error.details, self.clock(), error.status
         )
 
     def fault_error(self, status: int) -> APIError:

@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 
 from .errors import APIError, TokenError
 from .provider import SandboxProvider
+from .ratelimit import RateLimitExceeded
 
 #: Token and revocation responses must not be cached (RFC 6749 5.1).
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -104,8 +105,8 @@ def token_error_response(error: TokenError) -> Response:
 
 
 def api_error_response(provider: SandboxProvider, error: APIError) -> Response:
-    """An API error in the provider's flavor, with its challenge, and
-    ``Retry-After`` on a 429.
+    """An API error in the provider's flavor, with its challenge, and on a
+    429 ``Retry-After`` and the flavor's rate limit headers.
 
     :param provider: The provider answering.
     :param error: The error.
@@ -113,10 +114,10 @@ def api_error_response(provider: SandboxProvider, error: APIError) -> Response:
     headers: dict[str, str] = {}
     if error.www_authenticate is not None:
         headers["WWW-Authenticate"] = error.www_authenticate
-    if error.status == 429:
-        retry = provider.faults.rate_limit_retry_after
-        headers["Retry-After"] = str(
-            retry if retry is not None else provider.retry_after()
-        )
-        headers["X-RP-RateLimit-Remaining"] = "0"
+    if error.status == 429 and not isinstance(error, RateLimitExceeded):
+        # A fault switch: the rate_limit_retry_after seconds, or the minute.
+        error = provider.rate_limited(provider.faults.rate_limit_retry_after)
+    if isinstance(error, RateLimitExceeded):
+        headers["Retry-After"] = str(error.retry_after)
+        headers.update(provider.rate_limit_headers(error.rate_status))
     return json_response(provider.error_body(error), error.status, headers)

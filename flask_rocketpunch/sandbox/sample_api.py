@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 from .errors import APIError, require_scope
 from .models import AccessToken
-from .users import SandboxUser
+from .users import SandboxUser, display_name
 
 #: The largest page ``GET /api/v1/posts`` returns.
 MAX_PAGE_SIZE = 50
@@ -65,7 +65,9 @@ class SampleAPI:
                     "imageUrl": user.picture,
                     "certificated": False,
                 },
-                "content": f"Hello from {user.name} in the Rocketpunch sandbox.",
+                "content": (
+                    f"Hello from {display_name(user)} in the Rocketpunch sandbox."
+                ),
                 "images": [],
                 "og": None,
                 "stats": {"likeCount": index, "commentCount": 0},

@@ -1,4 +1,19 @@
-"""Sample users the sandbox provider can log in as."""
+"""Sample users the sandbox provider can log in as.
+
+===========  ==================  =============================================
+username     name                role
+===========  ==================  =============================================
+``minji``    Minji Kim           Owner of every client registered without
+                                 ``owners`` (so she may grant the owner-only
+                                 scopes); manages the company
+                                 ``rocketpunch-sandbox``.
+``seojun``   박서준              A member: ``profile`` and ``email`` only.
+``alex``     Alex Rivera         A member: ``profile`` and ``email`` only.
+``jiwoo``    (none)              A member with no display name and no
+                                 picture: ``name`` and ``picture`` are
+                                 ``null``, as the OpenAPI description allows.
+===========  ==================  =============================================
+"""
 
 from __future__ import annotations
 
@@ -10,19 +25,21 @@ class SandboxUser:
     """A Rocketpunch account in the sandbox.
 
     :param sub: The immutable user identifier returned as the ``sub`` claim.
-    :param name: The display name (``name`` claim).
+    :param name: The display name (``name`` claim); ``None`` gives a
+        ``null`` claim.
     :param preferred_username: The profile permalink (``preferred_username``
         claim). Tests may also look a user up by it.
     :param email: The email address, returned only with the email scope.
     :param avatar: A file name under the sandbox's ``static`` folder, served as
         the ``picture`` claim with an absolute URL.
     :param picture: An absolute picture URL, used instead of ``avatar``.
+        Without either, the ``picture`` claim is ``null``.
 
     .. versionadded:: 0.1
     """
 
     sub: str
-    name: str
+    name: str | None
     preferred_username: str
     email: str | None = None
     avatar: str | None = None
@@ -51,5 +68,21 @@ SAMPLE_USERS: tuple[SandboxUser, ...] = (
         email="alex.rivera@example.net",
         avatar="avatar-alex.svg",
     ),
+    SandboxUser(
+        sub="OA-2b4d6f8091a3c5e7f9081a2b3c4d5e6f",
+        name=None,
+        preferred_username="jiwoo",
+        email="jiwoo@example.kr",
+    ),
 )
-"""Three sample users with distinct names, emails and avatars."""
+"""Four sample users with distinct usernames and emails: three with names
+and avatars, and ``jiwoo`` with neither (``null`` ``name`` and ``picture``).
+The first, ``minji``, owns every client registered without ``owners``."""
+
+
+def display_name(user: SandboxUser) -> str:
+    """The name to show for a user: the ``name``, else ``@username``.
+
+    :param user: The user.
+    """
+    return user.name if user.name is not None else f"@{user.preferred_username}"

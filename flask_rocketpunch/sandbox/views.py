@@ -8,12 +8,14 @@ was registered under, so one app can mount several sandboxes.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from flask import Blueprint, Flask, request, url_for
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from . import api_views
+from . import api_dispatch, api_views
+from .clientauth import client_credentials
 from .errors import (
     APIError,
     AuthorizationError,
@@ -23,6 +25,7 @@ from .errors import (
 from .models import AuthorizationRequest, TokenResponse
 from .pictures import picture_url
 from .provider import SandboxProvider
+from .ratelimit import RateLimitExceeded
 from .registry import current_provider, remember
 from .responses import (
     NO_STORE,
@@ -38,7 +41,14 @@ from .responses import (
 #: Size of the body the ``token_huge`` fault answers with.
 HUGE_BODY_SIZE = 5 * 1024 * 1024
 
+#: The cookie that keeps a user signed in to the sandbox in a browser, as a
+#: Rocketpunch login session would; scoped to the sandbox's own path.
+SIGNED_IN_COOKIE = "rocketpunch_sandbox_user"
+
 _RECORD_KEY = "flask_rocketpunch.sandbox.record"
+#: The endpoints a browser opens: the ``timeout`` fault never delays them,
+#: it stands for a back channel that does not answer.
+_BROWSER_ENDPOINTS = frozenset({"authorize"})
 _FORM_FIELDS = frozenset({"decision", "user", "consent_token"})
 _OAUTH_FAULT_ERRORS = {
     400: "invalid_request",
@@ -74,11 +84,13 @@ def duplicated(data: MultiDict[str, str]) -> list[str]:
 
 
 def record_request() -> None:
-    """Record the request with the provider; sleep if the ``timeout`` fault
-    is on."""
+    """Record the request with the provider; sleep before a back-channel
+    endpoint (token, revocation, userinfo, API) if the ``timeout`` fault is
+    on."""
     endpoint = (request.endpoint or "").rpartition(".")[2]
     if endpoint == "static":
         return
+    endpoint = api_dispatch.RECORDED_AS.get(endpoint, endpoint)
     provider = current_provider()
     params = first_values(request.args)
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
@@ -86,7 +98,7 @@ def record_request() -> None:
     request.environ[_RECORD_KEY] = provider.record(
         endpoint, request.method, request.path, params, dict(request.headers)
     )
-    if provider.faults.timeout:
+    if provider.faults.timeout and endpoint not in _BROWSER_ENDPOINTS:
         time.sleep(provider.faults.timeout_delay)
 
 
@@ -116,24 +128,57 @@ def authorize() -> Response:
         return error_page(error.title, error.message, _NOT_REDIRECTED)
     except AuthorizationError as error:
         return redirect_response(error.location)
-    if request.method == "GET":
-        return _consent_page(provider, auth_request)
-    return _decide(provider, auth_request)
+    if request.method == "POST":
+        return _decide(provider, auth_request)
+    signed_in = provider.signed_in_user(request.cookies.get(SIGNED_IN_COOKIE))
+    if signed_in is not None and provider.consent_covers(auth_request, signed_in):
+        # A consent already covers these scopes: no page, as Rocketpunch does.
+        return redirect_response(
+            provider.approve(auth_request.params, signed_in, url_root=request.url_root)
+        )
+    return _consent_page(provider, auth_request, signed_in)
 
 
 def _consent_page(
-    provider: SandboxProvider, auth_request: AuthorizationRequest
+    provider: SandboxProvider,
+    auth_request: AuthorizationRequest,
+    signed_in: str | None,
 ) -> Response:
     descriptions = provider.scopes_supported
+    reserved = provider.flavor_spec.owner_only_scopes
+    owners = auth_request.client.owners
+    checked = signed_in or provider.users[0].sub
     return html_response(
         "consent.html",
         client=auth_request.client,
         flavor=provider.flavor,
-        scopes=[(s, descriptions[s]) for s in auth_request.scopes],
-        users=[(user, picture_url(provider, user)) for user in provider.users],
+        scopes=[(s, descriptions[s], s in reserved) for s in auth_request.scopes],
+        owner_only=[s for s in auth_request.scopes if s in reserved],
+        users=[
+            (user, picture_url(provider, user), user.sub in owners)
+            for user in provider.users
+        ],
+        checked=checked,
         params=sorted(auth_request.params.items()),
         consent_token=provider.consent_token(auth_request.params),
     )
+
+
+def _cookie_path() -> str:
+    # The sandbox's own root, e.g. "/_rocketpunch_sandbox" inside an app.
+    return url_for(".authorize").removesuffix("/oauth/authorize") or "/"
+
+
+def _signed_in(response: Response, provider: SandboxProvider, sub: str) -> Response:
+    response.set_cookie(
+        SIGNED_IN_COOKIE,
+        provider.signed_in_cookie(sub),
+        path=_cookie_path(),
+        httponly=True,
+        secure=request.is_secure,
+        samesite="Lax",
+    )
+    return response
 
 
 def _decide(provider: SandboxProvider, auth_request: AuthorizationRequest) -> Response:
@@ -150,10 +195,15 @@ def _decide(provider: SandboxProvider, auth_request: AuthorizationRequest) -> Re
         return redirect_response(provider.deny(params, url_root=request.url_root))
     if decision != "approve":
         return error_page("No decision", "Choose Approve or Deny.")
-    user = request.form.get("user", "")
-    if provider.get_user(user) is None:
+    account = provider.get_user(request.form.get("user", ""))
+    if account is None:
         return error_page("No user chosen", "Choose one of the sample users.")
-    return redirect_response(provider.approve(params, user, url_root=request.url_root))
+    try:
+        location = provider.approve(params, account.sub, url_root=request.url_root)
+    except AuthorizationError as error:
+        # Owner-only scopes asked by someone who does not own the app.
+        location = error.location
+    return _signed_in(redirect_response(location), provider, account.sub)
 
 
 # -- token and revocation endpoints ---------------------------------------------
@@ -165,6 +215,11 @@ def token() -> Response:
     faults = provider.faults
     if faults.token_delay > 0:
         time.sleep(faults.token_delay)
+    if faults.token_rate_limit_retry_after is not None:
+        limited = provider.rate_limited(faults.token_rate_limit_retry_after)
+        return api_error_response(provider, limited)
+    if faults.token_status == 429:
+        return api_error_response(provider, provider.rate_limited(1))
     if faults.token_status is not None:
         return _token_fault(faults.token_status)
     repeated = duplicated(request.form)
@@ -173,13 +228,18 @@ def token() -> Response:
             "invalid_request",
             f"Parameters must not be repeated: {', '.join(repeated)}.",
         )
+    form = first_values(request.form)
+    authorization = request.headers.get("Authorization")
     try:
-        issued = provider.token_request(
-            first_values(request.form), request.headers.get("Authorization")
-        )
+        issued = provider.token_request(form, authorization)
     except TokenError as error:
         return token_error_response(error)
-    return _token_response(provider, issued)
+    except RateLimitExceeded as error:
+        return api_error_response(provider, error)
+    response = _token_response(provider, issued)
+    client_id = client_credentials(form, authorization)[0]
+    response.headers.update(provider.rate_limit_left(client_id))
+    return response
 
 
 def _token_fault(status: int) -> Response:
@@ -213,19 +273,26 @@ def _token_response(provider: SandboxProvider, issued: TokenResponse) -> Respons
 
 
 def revoke() -> Response:
-    """``POST /oauth/revoke``: RFC 7009 revocation."""
+    """``POST /oauth/revoke``: RFC 7009 revocation (not in the guide)."""
     provider = current_provider()
+    if not provider.flavor_spec.revocation:
+        return api_views.not_found()
+    form = first_values(request.form)
+    authorization = request.headers.get("Authorization")
     try:
-        provider.revoke_request(
-            first_values(request.form), request.headers.get("Authorization")
-        )
+        provider.revoke_request(form, authorization)
     except TokenError as error:
         if error.status == 400 and provider.flavor_spec.coded_errors:
             invalid = APIError(400, "C0002", error.description, details="token")
             return api_error_response(provider, invalid)
         return token_error_response(error)
+    except RateLimitExceeded as error:
+        return api_error_response(provider, error)
     response = Response(b"", 200)
     response.headers.update(NO_STORE)
+    response.headers.update(
+        provider.rate_limit_left(client_credentials(form, authorization)[0])
+    )
     return response
 
 
@@ -259,18 +326,24 @@ def metadata() -> Response:
     )
 
 
+def userinfo() -> Response:
+    """``GET /oauth/userinfo`` (not in the guide, which has its profile)."""
+    if not current_provider().flavor_spec.serves_userinfo:
+        return api_views.not_found()
+    return api_views.userinfo()
+
+
 # -- the blueprint --------------------------------------------------------------
 
-_API_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-_ROUTES = (
+_API_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
+_ROUTES: tuple[tuple[str, Callable[..., Response], list[str]], ...] = (
     ("/oauth/authorize", authorize, ["GET", "POST"]),
     ("/oauth/token", token, ["POST"]),
     ("/oauth/revoke", revoke, ["POST"]),
     ("/.well-known/oauth-authorization-server", metadata, ["GET"]),
-    ("/oauth/userinfo", api_views.userinfo, ["GET"]),
+    ("/oauth/userinfo", userinfo, ["GET"]),
     ("/api/v1/profiles/me", api_views.profile, ["GET"]),
-    ("/api/v1/posts", api_views.posts, ["GET", "POST"]),
-    ("/api/v1/me/company-permissions", api_views.company_permissions, ["GET"]),
+    *api_dispatch.api_routes(),
     ("/api/v1/<path:rest>", api_views.api_not_found, _API_METHODS),
 )
 
@@ -290,8 +363,10 @@ def create_sandbox_blueprint(
     Routes, relative to the prefix: ``GET|POST /oauth/authorize``,
     ``POST /oauth/token``, ``POST /oauth/revoke``, ``GET /oauth/userinfo``,
     ``GET /.well-known/oauth-authorization-server`` (current flavor),
-    ``GET /api/v1/profiles/me`` (guide flavor), ``GET|POST /api/v1/posts``,
-    ``GET /api/v1/me/company-permissions`` and ``/static/<filename>``.
+    ``GET /api/v1/profiles/me`` (guide flavor), every ``/api/v1`` operation
+    of Rocketpunch's OpenAPI description (current flavor; the guide flavor
+    serves ``GET|POST /api/v1/posts`` and ``GET
+    /api/v1/me/company-permissions`` of them) and ``/static/<filename>``.
 
     Registering it stores the provider in
     ``app.extensions["rocketpunch_sandbox"][name]``, where its views and
@@ -313,7 +388,15 @@ def create_sandbox_blueprint(
     bp.before_request(record_request)
     bp.after_request(record_status)
     for rule, view, methods in _ROUTES:
-        bp.add_url_rule(rule, view.__name__, view, methods=methods)
+        # OPTIONS on an API path is the catch-all's 405, as on Rocketpunch.
+        automatic = not rule.startswith("/api/")
+        bp.add_url_rule(
+            rule,
+            view.__name__,
+            view,
+            methods=methods,
+            provide_automatic_options=automatic,
+        )
     return bp
 
 

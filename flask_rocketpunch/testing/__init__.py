@@ -25,8 +25,10 @@ from .helpers import misbehave as misbehave
 from .helpers import register_app as register_app
 from .helpers import sandbox_of as sandbox_of
 from .helpers import store_token as store_token
+from .remote import RemoteSandbox as RemoteSandbox
 
 __all__ = [
+    "RemoteSandbox",
     "answer_consent",
     "complete_login",
     "consent_form",

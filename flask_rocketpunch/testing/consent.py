@@ -8,6 +8,9 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from flask.testing import FlaskClient
 
+from ..sandbox.registry import providers_of
+from ..sandbox.views import SIGNED_IN_COOKIE
+
 #: Seconds allowed for each request to a sandbox served over HTTP.
 HTTP_TIMEOUT = 10.0
 
@@ -99,6 +102,14 @@ def answer_consent(
     test (the in-app sandbox), else over HTTP (a
     :class:`~flask_rocketpunch.sandbox.SandboxServer`).
 
+    Like Rocketpunch, the sandbox skips its consent page when the user
+    signed in to it already approved the requested scopes for the app;
+    the URL back is then returned without a page. ``client`` stays signed
+    in to the in-app sandbox as the last user who approved, unless
+    ``user`` is someone else: then it signs out first, so that the page
+    is shown and ``user`` is the one who approves. Over HTTP nothing is
+    remembered between calls, so the page is always shown.
+
     :param client: a Flask test client of the app.
     :param authorize_url: where the app's login route redirected to.
     :param decision: ``"approve"`` or ``"deny"``.
@@ -112,6 +123,7 @@ def answer_consent(
     """
     on_app = urlsplit(authorize_url).netloc in ("", _client_host(client))
     if on_app:
+        _sign_out_unless(client, authorize_url, user)
         page = client.get(authorize_url)
         status, text = page.status_code, page.get_data(as_text=True)
         location = page.headers.get("Location")
@@ -147,6 +159,21 @@ def answer_consent(
             f"The consent form was rejected ({status}): {_excerpt(text)}"
         )
     return urljoin(action, location)
+
+
+def _sign_out_unless(client: FlaskClient, authorize_url: str, user: str) -> None:
+    """Drop the sandbox's signed-in cookie unless it names ``user``."""
+    path = urlsplit(authorize_url).path.removesuffix("/oauth/authorize") or "/"
+    host = _client_host(client)
+    cookie = client.get_cookie(SIGNED_IN_COOKIE, domain=host, path=path)
+    if cookie is None:
+        return
+    signed_in = cookie.value.rpartition(".")[0]
+    for provider in providers_of(client.application).values():
+        account = provider.get_user(user)
+        if account is not None and account.sub == signed_in:
+            return
+    client.delete_cookie(SIGNED_IN_COOKIE, domain=host, path=path)
 
 
 def _client_host(client: FlaskClient) -> str:

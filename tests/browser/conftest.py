@@ -284,7 +284,7 @@ def serve_app() -> cabc.Iterator[ServeApp]:
         server.start()
         servers.append(server)
         url = f"http://{host}:{server.port}"
-        settings: dict[str, t.Any] = {"SECRET_KEY": SECRET_KEY}
+        settings: dict[str, t.Any] = {"SECRET_KEY": SECRET_KEY, "TESTING": True}
         if callable(config):
             settings.update(config(url))
         elif config is not None:

@@ -118,7 +118,7 @@ def test_lax_session_cookie_comes_back_on_the_cross_site_callback(
     callbacks = log_in_through_provider(page, live)
 
     expect(page).to_have_url(f"{live.url}/dashboard")
-    expect(page.locator("#user-name")).to_have_text(MINJI.name)
+    expect(page.locator("#user-name")).to_have_text(MINJI.name or "")
     assert [r.status for r in callbacks] == [302]
     assert live.wsgi.cookie_sent_to(CALLBACK_PATH) == [True]
     assert session_cookie(context, live)["sameSite"] == "Lax"

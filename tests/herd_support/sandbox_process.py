@@ -109,7 +109,12 @@ def create_app(provider: SandboxProvider, start_faults: Faults) -> Flask:
 
 def serve(token_delay: float, access_token_ttl: int | None = None) -> None:
     """Serve until a signal or the end of the parent process."""
-    provider = SandboxProvider(flavor="current", access_token_ttl=access_token_ttl)
+    # A herd of workers is a load test: count the calls, never refuse them.
+    provider = SandboxProvider(
+        flavor="current",
+        access_token_ttl=access_token_ttl,
+        enforce_rate_limit=False,
+    )
     provider.faults.token_delay = token_delay
     start_faults = dataclasses.replace(provider.faults)
     stop = threading.Event()
