@@ -13,6 +13,7 @@ from .exceptions import ProviderError as ProviderError
 from .exceptions import RateLimitError as RateLimitError
 from .exceptions import ReauthorizationRequired as ReauthorizationRequired
 from .exceptions import RocketpunchError as RocketpunchError
+from .exceptions import ScopeRefusedError as ScopeRefusedError
 from .exceptions import StateError as StateError
 from .exceptions import StateExpiredError as StateExpiredError
 from .exceptions import StateMismatchError as StateMismatchError
@@ -29,6 +30,7 @@ from .ratelimits import rate_limit_of as rate_limit_of
 from .settings import Settings as Settings
 from .signals import logged_in as logged_in
 from .signals import logged_out as logged_out
+from .signals import login_ended as login_ended
 from .signals import login_failed as login_failed
 from .signals import token_refreshed as token_refreshed
 from .storage import MemoryStorage as MemoryStorage
@@ -51,6 +53,7 @@ __all__ = [
     "RocketpunchClient",
     "RocketpunchError",
     "RocketpunchOAuth",
+    "ScopeRefusedError",
     "SessionStorage",
     "Settings",
     "StateError",
@@ -63,6 +66,7 @@ __all__ = [
     "is_authorized",
     "logged_in",
     "logged_out",
+    "login_ended",
     "login_failed",
     "login_required_rocketpunch",
     "logout",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections.abc as cabc
 import functools
 import logging
+import re
 import time
 import typing as t
 import unicodedata
@@ -201,6 +202,18 @@ class _Unauthorized(Exception):
     """The API answered ``401`` to a call that may be retried once."""
 
 
+class _Revoked(Exception):
+    """The API refused the access token as invalid again, right after a
+    refresh."""
+
+
+def _invalid_token(response: requests.Response) -> bool:
+    """Whether a ``401`` says the bearer token is invalid (RFC 6750 section
+    3.1), rather than, say, the App Key."""
+    challenge = response.headers.get("WWW-Authenticate", "")[:1000]
+    return re.search(r'error\s*=\s*"?invalid_token\b', challenge) is not None
+
+
 class RocketpunchClient:
     """Calls the Rocketpunch API as the current user.
 
@@ -331,9 +344,17 @@ class RocketpunchClient:
         except _Unauthorized:
             logger.info("The API rejected the access token; refreshing once.")
         token = self._tokens.refresh(token)
-        return self._call(
-            method, url, token.access_token, kwargs, only_to, read, retry=False
-        )
+        try:
+            return self._call(
+                method, url, token.access_token, kwargs, only_to, read, retry=False
+            )
+        except _Revoked:
+            # Refused again just after a refresh: the grant is revoked.
+            self._tokens.end("revoked")
+            raise ReauthorizationRequired(
+                "Rocketpunch no longer accepts this login (it was revoked). Log in"
+                " again."
+            ) from None
 
     def _call(
         self,
@@ -361,6 +382,9 @@ class RocketpunchClient:
             if status == 401 and retry:
                 response.close()
                 raise _Unauthorized
+            if status == 401 and _invalid_token(response):
+                response.close()
+                raise _Revoked
             if status >= 400 or (300 <= status < 400 and status != 304):
                 with response:
                     now = None if self._tokens is None else self._tokens.clock()

@@ -192,6 +192,36 @@ class ReauthorizationRequired(RocketpunchError):
         self.scopes: frozenset[str] = frozenset(scopes)
 
 
+class ScopeRefusedError(RocketpunchError):
+    """A view needs scopes that Rocketpunch refused in this browser a short
+    while ago (the user unticked them, or the app may not have them), so a
+    new authorization would only be refused again and loop.
+
+    :func:`~flask_rocketpunch.login_required_rocketpunch` answers with it
+    (through the :meth:`~flask_rocketpunch.RocketpunchOAuth.on_error` hook,
+    else the default ``403`` page or JSON) instead of starting a step-up.
+
+    :param message: what happened and what to do.
+    :param scopes: the scopes the view needs and the token lacks.
+    :param retry_url: a URL that forgets the refusal and asks again.
+
+    .. versionadded:: 0.2
+    """
+
+    http_status = 403
+    #: The error code of the JSON answer (RFC 6750 section 3.1).
+    error = "insufficient_scope"
+
+    def __init__(
+        self, message: str, *, scopes: t.Iterable[str], retry_url: str | None = None
+    ) -> None:
+        super().__init__(message)
+        #: The scopes the view needs and the token lacks.
+        self.scopes: frozenset[str] = frozenset(scopes)
+        #: Where to ask for them again (forgets the refusal first).
+        self.retry_url = retry_url
+
+
 class UnsafeURLError(RocketpunchError, ValueError):
     """An API call was asked for a URL the access token must not go to: on
     another scheme, host or port than ``ROCKETPUNCH_API_BASE_URL`` (after

@@ -10,7 +10,17 @@ import secrets
 import typing as t
 import weakref
 
-from flask import Flask, current_app, jsonify, redirect, request, session, url_for
+from flask import (
+    Flask,
+    current_app,
+    g,
+    has_request_context,
+    jsonify,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 from flask.helpers import get_debug_flag
 
 from .cli import cli
@@ -27,6 +37,7 @@ from .refresh_sqlite import SQLiteCoordinator
 from .sandbox import Flavor, SandboxProvider, SharedState, mount_in_app
 from .settings import DEFAULTS, SANDBOX_ORIGIN, load_settings, sandbox_refusal
 from .state import EXTENSION_KEY, AppState, ResponseReturn
+from .stepup import REFUSED_KEY
 from .storage import SessionStorage, TokenStorage, storage_from_url
 from .tokens import Token
 from .views import begin_login, create_blueprint, error_response, wants_json
@@ -39,6 +50,7 @@ logger = logging.getLogger("flask_rocketpunch")
 LoginHook = cabc.Callable[[Token], ResponseReturn | None]
 ErrorHook = cabc.Callable[[RocketpunchError], ResponseReturn | None]
 UnauthorizedHandler = cabc.Callable[[ReauthorizationRequired], ResponseReturn]
+LoginEndHook = cabc.Callable[[str, Token | None], None]
 
 #: Session key of the login id.
 LOGIN_ID_KEY = "_rocketpunch_login"
@@ -97,6 +109,7 @@ class RocketpunchOAuth:
         self._login_hook: LoginHook | None = None
         self._error_hook: ErrorHook | None = None
         self._unauthorized_handler: UnauthorizedHandler | None = None
+        self._login_end_hook: LoginEndHook | None = None
         if app is not None:
             self.init_app(app)
 
@@ -240,6 +253,13 @@ class RocketpunchOAuth:
         request, a CLI command or a background job (pass ``app`` outside an
         app context).
 
+        :data:`~flask_rocketpunch.signals.login_ended` is sent for each login
+        with ``reason="logout_everywhere"`` (``current=True`` only for the
+        current request's own login, whose session forgets it too). Each
+        other browser learns it at its next request, which sends
+        :data:`~flask_rocketpunch.signals.login_ended` again there, with
+        ``reason="missing"`` and ``current=True``.
+
         :param subject: the user's ``sub`` claim.
         :param app: the app (default: the current app).
         :return: how many logins were ended.
@@ -249,9 +269,22 @@ class RocketpunchOAuth:
         .. versionadded:: 0.2
         """
         state = self.app_state(app)
+        if app is None:
+            app = current_app._get_current_object()  # type: ignore[attr-defined]
         logins = state.storage.logins_of(subject)
+        own = ""
+        if has_request_context() and current_app._get_current_object() is app:  # type: ignore[attr-defined]
+            own = self.login_id()
         for key, token in logins:
-            state.end_login(key, token)
+            current = bool(own) and key == own
+            if current:
+                self.drop_login_id()
+                session.pop(REFUSED_KEY, None)
+                g.pop("_rocketpunch_manager", None)
+                g.pop("_rocketpunch_client", None)
+            state.end_login(
+                key, token, reason="logout_everywhere", app=app, current=current
+            )
         logger.info("Logged one user out everywhere: %d login(s) ended.", len(logins))
         return len(logins)
 
@@ -273,12 +306,44 @@ class RocketpunchOAuth:
             return None
         return self._login_hook(token)
 
+    def on_login_end(self, f: LoginEndHook) -> LoginEndHook:
+        """Register a function called when the current browser's login ends,
+        for any reason, with the reason (one of
+        :data:`~flask_rocketpunch.signals.LOGIN_END_REASONS`: ``"logout"``,
+        ``"rejected"``, ``"revoked"``, ``"expired"``, ``"undecryptable"``,
+        ``"missing"``, ``"logout_everywhere"``) and the token that was
+        dropped (``None`` when it could not be read). It runs in that
+        browser's request, after the login was forgotten, so it can end the
+        app's own session of the user, for example with Flask-Login's
+        ``logout_user()``. Its return value is ignored.
+
+        .. code-block:: python
+
+            @rp.on_login_end
+            def end_local_session(reason, token):
+                logout_user()
+
+        .. versionadded:: 0.2
+        """
+        self._login_end_hook = f
+        return f
+
+    def run_login_end_hook(self, reason: str, token: Token | None) -> None:
+        """Call the :meth:`on_login_end` hook, if one is registered."""
+        if self._login_end_hook is not None:
+            self._login_end_hook(reason, token)
+
     def on_error(self, f: ErrorHook) -> ErrorHook:
         """Register a function called when a login fails at the callback, with
         the :class:`~flask_rocketpunch.RocketpunchError` (an
         :class:`~flask_rocketpunch.OAuthError` with ``error ==
-        "access_denied"`` when the user clicked Deny). If it returns a response,
-        that is sent instead of the default error page.
+        "access_denied"`` when the user clicked Deny), and when a view needs
+        scopes Rocketpunch just refused (a
+        :class:`~flask_rocketpunch.ScopeRefusedError`). If it returns a
+        response, that is sent instead of the default error page.
+
+        .. versionchanged:: 0.2
+            Also called with :class:`~flask_rocketpunch.ScopeRefusedError`.
         """
         self._error_hook = f
         return f

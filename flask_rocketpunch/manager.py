@@ -28,6 +28,11 @@ REAUTHORIZE_ERRORS = frozenset(
     {"invalid_grant", "unauthorized_client", "invalid_scope"}
 )
 
+#: Called when a login ends, with the reason (one of
+#: :data:`~flask_rocketpunch.signals.LOGIN_END_REASONS`) and the token that
+#: was dropped, if it could be read.
+LoginEndHandler = cabc.Callable[[str, "Token | None"], None]
+
 
 class TokenManager:
     """Gives a valid access token for one user, refreshing it first when it
@@ -40,11 +45,16 @@ class TokenManager:
     :param coordinator: shares refreshes between concurrent requests.
     :param clock: the time source, in seconds since the epoch.
     :param on_refresh: called with the new token after this manager refreshed.
+    :param on_end: called once when the login ends (a refresh token
+        rejected, an expired token that cannot be refreshed, a token that is
+        gone or cannot be opened, a token the API refuses); it must forget
+        the login's token. By default it deletes it from ``storage``.
     :param headers: more headers for the token endpoint, such as
         ``Accept-Language``.
     """
 
     __slots__ = (
+        "_ended",
         "_failed",
         "_headers",
         "_known",
@@ -54,6 +64,7 @@ class TokenManager:
         "coordinator",
         "http",
         "key",
+        "on_end",
         "on_refresh",
         "settings",
         "storage",
@@ -69,6 +80,7 @@ class TokenManager:
         coordinator: RefreshCoordinator,
         clock: cabc.Callable[[], float],
         on_refresh: cabc.Callable[[Token], None] = lambda token: None,
+        on_end: LoginEndHandler | None = None,
         headers: cabc.Mapping[str, str] | None = None,
     ) -> None:
         self.storage = storage
@@ -78,6 +90,10 @@ class TokenManager:
         self.coordinator = coordinator
         self.clock = clock
         self.on_refresh = on_refresh
+        self.on_end: LoginEndHandler = on_end or (
+            lambda reason, token: storage.delete(key)
+        )
+        self._ended = False
         self._headers = headers
         #: The token this manager got by refreshing, if any: it is not
         #: refreshed again in the same request, even when the leeway is
@@ -93,16 +109,29 @@ class TokenManager:
 
     def _load(self) -> Token | None:
         if not self._read:
-            self._known = self.storage.get(self.key)
-            self._read = True
+            found = self.storage.lookup(self.key)
+            self._known, self._read = found.token, True
+            if found.token is None and self.key:
+                # The browser has a login id, so it logged in, but its token
+                # is gone or cannot be opened: that login has ended.
+                self._end("undecryptable" if found.unreadable else "missing", None)
         return self._known
 
-    def _store(self, token: Token | None) -> None:
-        if token is None:
-            self.storage.delete(self.key)
-        else:
-            self.storage.set(self.key, token)
-        self._known, self._read = token, True
+    def _end(self, reason: str, token: Token | None) -> None:
+        self._known, self._read = None, True
+        if self._ended:
+            return
+        self._ended = True
+        logger.info("The Rocketpunch login ended (%s).", reason)
+        self.on_end(reason, token)
+
+    def end(self, reason: str) -> None:
+        """End the login now: forget its token and tell :attr:`on_end` why.
+        Does nothing the second time.
+
+        :param reason: one of :data:`~flask_rocketpunch.signals.LOGIN_END_REASONS`.
+        """
+        self._end(reason, self._load())
 
     def _reload(self) -> Token | None:
         return self.storage.get(self.key)
@@ -166,7 +195,7 @@ class TokenManager:
             stored token has been dropped.
         """
         if not stale.refresh_token:
-            self._store(None)
+            self._end("expired", stale)
             raise ReauthorizationRequired(
                 "Your Rocketpunch login has expired. Log in again."
             )
@@ -190,7 +219,7 @@ class TokenManager:
                 "The refresh token was rejected (%s); the user must log in again.",
                 neutral(exc.error),
             )
-            self._store(None)
+            self._end("rejected", stale)
             raise ReauthorizationRequired(
                 "Your Rocketpunch login is no longer valid (it was revoked or has"
                 " expired). Log in again."
@@ -199,6 +228,7 @@ class TokenManager:
             # A later refresh was stored meanwhile: keep it.
             newer = self._newer_than(stale)
             if newer is None:
+                self._end("missing", stale)
                 raise ReauthorizationRequired(
                     "Your Rocketpunch login ended while its token was being"
                     " refreshed. Log in again."

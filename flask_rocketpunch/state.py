@@ -25,6 +25,7 @@ from .exceptions import ProviderError
 from .flow import revoke_token
 from .refresh import RefreshCoordinator
 from .settings import Settings
+from .signals import login_ended
 from .storage import TokenStorage
 
 if t.TYPE_CHECKING:
@@ -68,6 +69,8 @@ class Extension(t.Protocol):
 
     def run_error_hook(self, error: RocketpunchError) -> ResponseReturn | None: ...
 
+    def run_login_end_hook(self, reason: str, token: Token | None) -> None: ...
+
 
 def http_session() -> requests.Session:
     """A pooled HTTP session for one app. It holds no credentials: each call
@@ -100,15 +103,36 @@ class AppState:
     warned_http_redirect: bool = False
     warned_short_tokens: bool = False
 
-    def end_login(self, key: str, token: Token | None) -> None:
-        """End one login: revoke its refresh token at ``REVOKE_URL`` (a
-        failure is logged and does not stop the rest), delete it from
-        storage, and forget any remembered refresh that handed it out.
+    def end_login(
+        self,
+        key: str,
+        token: Token | None,
+        *,
+        reason: str,
+        app: Flask,
+        current: bool = False,
+        revoke: bool = True,
+    ) -> None:
+        """End one login, the one way every login ends: revoke its refresh
+        token at ``REVOKE_URL`` (a failure is logged and does not stop the
+        rest), delete it from storage, forget any remembered refresh that
+        handed it out, then send
+        :data:`~flask_rocketpunch.signals.login_ended` and, for the current
+        request's own login, run the ``on_login_end`` hook.
+
+        Dropping the browser's login id and its session keys is the
+        caller's part (only the request of that browser can).
 
         :param key: the login id.
         :param token: the login's token, if there is one.
+        :param reason: why, one of
+            :data:`~flask_rocketpunch.signals.LOGIN_END_REASONS`.
+        :param app: the app, the signal's sender.
+        :param current: whether it is the current request's own login.
+        :param revoke: whether to revoke the token (not when the provider
+            already refused it).
         """
-        if token is not None:
+        if token is not None and revoke:
             try:
                 revoke_token(self.http, self.settings, token)
             except ProviderError as exc:
@@ -120,6 +144,9 @@ class AppState:
         self.storage.delete(key)
         if token is not None:
             self.coordinator.forget(token)
+        login_ended.send(app, reason=reason, token=token, current=current)
+        if current:
+            self.ext.run_login_end_hook(reason, token)
 
 
 def current_state() -> AppState:

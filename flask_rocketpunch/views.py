@@ -18,11 +18,13 @@ from flask import (
     session,
     url_for,
 )
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RoutingException
 from werkzeug.wrappers import Response as BaseResponse
 
-from . import flow, helpers, pending
+from . import flow, helpers, pending, stepup
 from .cookie import check_cookie_size, current_keyring
-from .exceptions import OAuthError, RocketpunchError, StateError
+from .exceptions import OAuthError, RocketpunchError, ScopeRefusedError, StateError
 from .headers import language_headers, request_language
 from .logs import neutral
 from .scopes import scope_string
@@ -32,6 +34,10 @@ from .state import AppState, current_state
 from .tokens import Token
 
 logger = logging.getLogger("flask_rocketpunch")
+
+#: The attribute :func:`~flask_rocketpunch.login_required_rocketpunch` sets
+#: on a view: the scopes it needs.
+VIEW_SCOPES_ATTRIBUTE = "_rocketpunch_scopes"
 
 
 def create_blueprint(url_prefix: str) -> Blueprint:
@@ -110,8 +116,46 @@ def begin_login(next_url: str | None, scopes: cabc.Iterable[str] = ()) -> BaseRe
 
 
 def login() -> BaseResponse:
-    """``GET <prefix>/login?next=<path>``: start a login."""
-    return begin_login(request.args.get("next"))
+    """``GET <prefix>/login?next=<path>``: start a login.
+
+    The login asks for ``ROCKETPUNCH_SCOPES`` plus the scopes the view at
+    ``next`` needs, so that one consent is enough. With ``retry``, the
+    scopes refused in this browser are forgotten first and the user's
+    current scopes asked for again too (the "ask again" of the ``403``
+    page of a refused step-up).
+    """
+    next_url = request.args.get("next")
+    scopes = scopes_of_page(next_url)
+    if "retry" in request.args:
+        session.pop(stepup.REFUSED_KEY, None)
+        token = helpers.current_token()
+        if token is not None:
+            scopes |= token.scopes
+    return begin_login(next_url, scopes)
+
+
+def scopes_of_page(next_url: str | None) -> frozenset[str]:
+    """The scopes the view at the local path ``next_url`` of this app needs
+    (``login_required_rocketpunch(scopes=...)``), or none."""
+    path = pending.safe_next(next_url)
+    if path is None:
+        return frozenset()
+    path = urlsplit(path).path
+    root = request.script_root
+    if root:
+        if path != root and not path.startswith(root + "/"):
+            return frozenset()
+        path = path[len(root) :] or "/"
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    adapter = app.create_url_adapter(request)
+    if adapter is None:
+        return frozenset()
+    try:
+        endpoint, _ = adapter.match(path, method="GET")
+    except (HTTPException, RoutingException):
+        return frozenset()
+    scopes = getattr(app.view_functions.get(endpoint), VIEW_SCOPES_ATTRIBUTE, None)
+    return scopes if isinstance(scopes, frozenset) else frozenset()
 
 
 def callback() -> BaseResponse:
@@ -125,13 +169,15 @@ def callback() -> BaseResponse:
 def _finish_login(state: AppState) -> t.Any:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
-        token, next_url = _exchange(state)
+        token, found = _exchange(state)
     except RocketpunchError as exc:
         logger.info("Login failed: %s: %s", type(exc).__name__, neutral(exc.message))
         login_failed.send(app, error=exc)
         answer = state.ext.run_error_hook(exc)
         return answer if answer is not None else error_response(exc)
+    next_url = found.next_url
     state.storage.set(state.ext.renew_login_id(), token)
+    _remember_refusal(state, found.scopes, token)
     _warn_if_short_lived(state, token)
     if logger.isEnabledFor(logging.INFO):
         logger.info(
@@ -144,9 +190,30 @@ def _finish_login(state: AppState) -> t.Any:
     return redirect(next_url or app_path(state.settings.login_redirect))
 
 
-def _exchange(state: AppState) -> tuple[Token, str | None]:
+def _remember_refusal(state: AppState, requested: frozenset[str], token: Token) -> None:
+    """Remember the scopes asked for and not granted, so that a view that
+    needs them answers ``403`` instead of asking again straight away."""
+    memory = stepup.remember_refusal(
+        session.get(stepup.REFUSED_KEY),
+        requested=requested,
+        granted=token.scopes,
+        now=state.clock(),
+    )
+    refused = requested - token.scopes
+    if refused:
+        logger.info(
+            "Rocketpunch did not grant every scope asked for; missing: %s.",
+            neutral(scope_string(refused)),
+        )
+    if memory:
+        session[stepup.REFUSED_KEY] = memory
+    else:
+        session.pop(stepup.REFUSED_KEY, None)
+
+
+def _exchange(state: AppState) -> tuple[Token, pending.PendingLogin]:
     """Check the callback's ``state``, then its error or code, and exchange
-    the code. Returns the token and the safe ``next`` path.
+    the code. Returns the token and the login in flight it completes.
 
     :raises RocketpunchError: the login cannot be completed.
     """
@@ -189,7 +256,7 @@ def _exchange(state: AppState) -> tuple[Token, str | None]:
         now=state.clock(),
         headers=language_headers(request_language(settings)),
     )
-    return token, found.next_url
+    return token, found
 
 
 def _warn_if_short_lived(state: AppState, token: Token) -> None:
@@ -267,10 +334,14 @@ def error_response(error: RocketpunchError) -> Response:
             "error": getattr(error, "error", None) or type(error).__name__,
             "message": error.message,
         }
+        if isinstance(error, ScopeRefusedError):
+            body["missing_scopes"] = sorted(error.scopes)
+            body["retry_url"] = error.retry_url
         if getattr(error, "retry_after", None) is not None:
             body["retry_after"] = getattr(error, "retry_after", None)
         response = make_response(body, status)
     else:
+        refused = error if isinstance(error, ScopeRefusedError) else None
         html = render_template(
             "rocketpunch/error.html",
             during_login=request.blueprint == "rocketpunch",
@@ -278,10 +349,17 @@ def error_response(error: RocketpunchError) -> Response:
             kind=type(error).__name__,
             denied=getattr(error, "error", None) == "access_denied",
             state_problem=isinstance(error, StateError),
+            missing_scopes=sorted(refused.scopes) if refused else [],
+            retry_url=refused.retry_url if refused else None,
             login_url=_login_url(),
             home_url=request.script_root + "/",
         )
         response = make_response(html, status)
+    if isinstance(error, ScopeRefusedError):
+        response.headers["WWW-Authenticate"] = (
+            'Bearer realm="rocketpunch", error="insufficient_scope",'
+            f' scope="{scope_string(error.scopes)}"'
+        )
     retry_after = getattr(error, "retry_after", None)
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)

@@ -15,11 +15,18 @@ import pytest
 import requests
 from flask import Flask, jsonify, request
 from flask.testing import FlaskClient
-from support import AppFactory, extension, newest_access_token, refresh_grants
+from support import (
+    AppFactory,
+    StubProvider,
+    extension,
+    newest_access_token,
+    refresh_grants,
+)
 
 from flask_rocketpunch import (
     APIError,
     RateLimitError,
+    login_ended,
     login_required_rocketpunch,
     rocketpunch,
 )
@@ -359,23 +366,57 @@ def test_concurrent_requests_of_one_user_refresh_the_token_once(
     assert [c.headers["Authorization"] for c in posts] == [f"Bearer {fresh}"] * 2
 
 
-def test_second_401_after_refresh_is_an_api_error_not_a_loop(
+def test_token_refused_again_after_refresh_ends_the_login_as_revoked(
     client: FlaskClient, rocketpunch_provider: SandboxProvider
 ) -> None:
     mark = len(rocketpunch_provider.requests)
-    rocketpunch_provider.faults.api_status = 401
+    ended: list[tuple[str, bool]] = []
 
-    data = client.get("/api/get/posts").get_json()
+    def record(sender: Flask, reason: str, current: bool, **extra: t.Any) -> None:
+        ended.append((reason, current))
 
-    assert data["error"] == "APIError"
-    assert data["status_code"] == 401
-    assert data["code"] == "C0001"
+    rocketpunch_provider.faults.api_status = 401  # with error="invalid_token"
+    with login_ended.connected_to(record, client.application):
+        answer = client.get("/api/get/posts")
+
+    # Not a loop and not an error page: the login is over, log in again.
+    assert answer.status_code == 302
+    assert urlsplit(answer.headers["Location"]).path == "/auth/rocketpunch/login"
+    assert ended == [("revoked", True)]
     calls = since(rocketpunch_provider, mark)
     assert [(c.endpoint, c.status) for c in calls] == [
         ("posts", 401),
         ("token", 200),
         ("posts", 401),
+        ("revoke", 200),
     ]
+    rocketpunch_provider.faults.api_status = None
+    assert client.get("/me").status_code == 302
+
+
+def test_401_that_is_not_about_the_token_stays_an_api_error(
+    make_app: AppFactory,
+    rocketpunch_provider: SandboxProvider,
+    stub_provider: StubProvider,
+) -> None:
+    # The provider's C0001 also means "missing or invalid API Key": without
+    # error="invalid_token" the login is not ended for it.
+    app = client_app(make_app, API_BASE_URL=f"{stub_provider.url}/api/v1/")
+    browser = app.test_client()
+    login_as(browser, provider=rocketpunch_provider)
+    stub_provider.answer(
+        "/api/v1/posts", 401, {"code": "C0001", "message": "Invalid API Key."}
+    )
+
+    data = browser.get("/api/get/posts").get_json()
+
+    assert (data["error"], data["status_code"], data["code"]) == (
+        "APIError",
+        401,
+        "C0001",
+    )
+    assert rocketpunch_provider.grant_counts()["refresh_token"] == 1
+    assert browser.get("/me").status_code == 200
 
 
 def test_api_error_in_current_shape_carries_status_code_message_response(

@@ -30,6 +30,7 @@ from flask_rocketpunch import (
     MemoryStorage,
     Token,
     TokenStorage,
+    login_ended,
     login_required_rocketpunch,
     rocketpunch,
 )
@@ -118,11 +119,20 @@ def test_token_encrypted_under_an_old_key_only_is_dropped(
     after = new.test_client()
     after.set_cookie("session", session_serializer(new).dumps(data), domain="localhost")
 
-    answer = after.get("/posts")
+    ended: list[tuple[str, t.Any]] = []
+
+    def record(sender: t.Any, reason: str, token: t.Any, **extra: t.Any) -> None:
+        ended.append((reason, token))
+
+    with login_ended.connected_to(record, new):
+        answer = after.get("/posts")
 
     assert answer.status_code == 302
     assert TOKEN_KEY in data
-    assert TOKEN_KEY not in session_serializer(new).loads(session_cookie(after))
+    # The login is over: the app is told why, and the session forgets it
+    # (the cookie, left empty, is deleted).
+    assert ended == [("undecryptable", None)]
+    assert session_cookie(after) == ""
 
 
 def test_tampered_encrypted_token_means_logged_out(make_app: AppFactory) -> None:

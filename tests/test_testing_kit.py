@@ -9,10 +9,11 @@ import subprocess
 import sys
 import textwrap
 import typing as t
+from pathlib import Path
 
 import pytest
 import requests
-from flask import Flask, jsonify
+from flask import Flask, jsonify, session
 from flask.testing import FlaskClient
 from support import LOGIN, WANTS_JSON, create_app, extension, new_app, query_of
 
@@ -22,7 +23,9 @@ from flask_rocketpunch import (
     MemoryStorage,
     RateLimitError,
     RocketpunchError,
+    Token,
     TokenStorage,
+    logged_in,
     login_required_rocketpunch,
     rocketpunch,
 )
@@ -58,6 +61,11 @@ def build_app(
     def on_error(error: RocketpunchError) -> tuple[str, int]:
         errors.append(error)
         return f"login failed: {type(error).__name__}", error.http_status
+
+    @app.get("/email")
+    @login_required_rocketpunch(scopes="email")
+    def email() -> t.Any:
+        return {"email": rocketpunch.userinfo().get("email")}
 
     @app.get("/me")
     @login_required_rocketpunch
@@ -294,6 +302,75 @@ def test_complete_login_deny_reaches_the_error_hook(setup: Setup) -> None:
 def test_complete_login_reports_a_rejected_consent_form(setup: Setup) -> None:
     with pytest.raises(AssertionError, match="consent form was rejected"):
         complete_login(setup.client, "nobody", provider=setup.given)
+
+
+def test_complete_login_with_scopes_completes_a_step_up(setup: Setup) -> None:
+    login_as(setup.client, provider=setup.given)  # profile only
+    assert setup.client.get("/email").status_code == 302  # a step-up is due
+
+    response = complete_login(
+        setup.client, scopes=["email"], next="/email", provider=setup.given
+    )
+
+    assert response.location == "/email"
+    asked = last_request(setup.provider, "authorize").params["scope"]
+    assert set(asked.split()) == {"profile", "email"}
+    assert setup.client.get("/email").get_json() == {"email": "minji@example.com"}
+
+
+def test_login_as_runs_the_on_login_hook_in_the_clients_session_when_asked(
+    setup: Setup,
+) -> None:
+    rp = extension(setup.app)
+    calls: list[str] = []
+    sent: list[str] = []
+
+    @rp.on_login
+    def remember_user(token: Token) -> str:
+        name = rocketpunch.userinfo()["name"]
+        calls.append(name)
+        session["local_user"] = name
+        return "a response that has nothing to replace"
+
+    @setup.app.get("/local")
+    def local_user() -> str:
+        return str(session.get("local_user"))
+
+    def received(sender: Flask, token: Token, **extra: t.Any) -> None:
+        sent.append(token.access_token)
+
+    with logged_in.connected_to(received, setup.app):
+        login_as(setup.client, "alex", provider=setup.given)
+        assert (calls, sent) == ([], [])
+        assert setup.client.get("/local").get_data(as_text=True) == "None"
+
+        token = login_as(setup.client, "minji", provider=setup.given, run_hooks=True)
+
+    assert calls == ["Minji Kim"]
+    assert sent == [token.access_token]
+    # The hook's session changes and the new login both stuck.
+    assert setup.client.get("/local").get_data(as_text=True) == "Minji Kim"
+    me = setup.client.get("/me", headers=JSON).get_json()
+    assert me["preferred_username"] == "minji"
+
+
+def test_misbehave_docstring_example_shows_the_real_status(setup: Setup) -> None:
+    doc = kit.misbehave.__doc__ or ""
+    example = doc.split(".. code-block:: python", 1)[1].split("\n\n")[1]
+    code = textwrap.dedent(example)
+    assert "token_status=503" in code
+    assert "== 502" in code
+    exec(  # noqa: S102 - the docstring's own example, run as written
+        code,
+        {
+            "misbehave": misbehave,
+            "complete_login": lambda client: complete_login(
+                client, provider=setup.given
+            ),
+            "provider": setup.provider,
+            "client": setup.client,
+        },
+    )
 
 
 def test_answer_consent_returns_the_callback_without_visiting_it(
@@ -559,3 +636,62 @@ def test_plugin_leaves_a_suite_that_does_not_use_it_unaffected(
     [line] = [x for x in with_kit.outlines if "FIXTURES" in x]
     assert line.endswith("FIXTURES ['request']")
     assert [x for x in without_kit.outlines if "FIXTURES" in x] == [line]
+
+
+# -- docs/testing.rst: every example runs ---------------------------------------
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def python_blocks(rst: str) -> list[str]:
+    """The ``.. code-block:: python`` blocks of an rST page, dedented."""
+    blocks = []
+    lines = rst.splitlines()
+    for n, line in enumerate(lines):
+        if line.strip() != ".. code-block:: python":
+            continue
+        indent = len(line) - len(line.lstrip())
+        body: list[str] = []
+        for following in lines[n + 1 :]:
+            if following.strip() and len(following) - len(following.lstrip()) <= indent:
+                break
+            body.append(following)
+        blocks.append(textwrap.dedent("\n".join(body)).strip() + "\n")
+    return blocks
+
+
+def test_every_example_of_the_testing_page_runs(pytester: pytest.Pytester) -> None:
+    blocks = python_blocks((DOCS / "testing.rst").read_text("utf-8"))
+    tests = [b for b in blocks if "def test_" in b]
+    imports = [
+        b for b in blocks if b.startswith("from flask_rocketpunch") and b not in tests
+    ]
+    conftests = [b for b in blocks if b.startswith("# conftest.py")]
+    server_apps = [b for b in blocks if "def app(rocketpunch_config)" in b]
+    # A new kind of example must be wired in here to be run.
+    assert len(imports) == len(conftests) == len(server_apps) == 1
+    assert sorted(imports + conftests + server_apps + tests) == sorted(blocks)
+
+    header = f"import pytest\nfrom myapp import create_app\n{imports[0]}\n"
+    pytester.makepyfile(
+        myapp=(Path(__file__).parent / "docs_app.py").read_text("utf-8"),
+        conftest=conftests[0],
+        test_doc_examples=header + "\n\n".join(tests),
+    )
+    server = pytester.mkpydir("server_mode")
+    (server / "conftest.py").write_text(header + server_apps[0])
+    (server / "test_server_mode.py").write_text(
+        header
+        + textwrap.dedent(
+            """
+            def test_the_server_app_fixture(client, rocketpunch_provider):
+                login_as(client, provider=rocketpunch_provider)
+                assert client.get("/dashboard").status_code == 200
+            """
+        )
+    )
+    functions = sum(b.count("\ndef test_") + b.startswith("def test_") for b in tests)
+
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+
+    result.assert_outcomes(passed=functions + 1)

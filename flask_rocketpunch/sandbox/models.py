@@ -51,6 +51,10 @@ class Faults:
     token_huge: bool = False
     #: Every ``refresh_token`` grant fails with ``invalid_grant``.
     refresh_invalid_grant: bool = False
+    #: Scopes an approval never grants, as if the user unticked them on the
+    #: consent page: the code (and its token's ``scope``) carries the
+    #: requested scopes minus these.
+    withhold_scopes: tuple[str, ...] = ()
     #: ``/oauth/userinfo`` and ``/api/v1/profiles/me`` answer this status with
     #: an API error body (403 gives ``C0011``, 401 ``C0001``, 5xx ``C9999``).
     userinfo_status: int | None = None

@@ -536,7 +536,7 @@ class SandboxProvider:
             client_id=request.client.client_id,
             redirect_uri=request.redirect_uri,
             user_sub=account.sub,
-            scopes=frozenset(request.scopes),
+            scopes=frozenset(request.scopes) - frozenset(self.faults.withhold_scopes),
             code_challenge=request.code_challenge,
             code_challenge_method=request.code_challenge_method,
             expires_at=self.clock() + CODE_TTL,

@@ -10,6 +10,7 @@ it needs SQLAlchemy.
 
 from __future__ import annotations
 
+from .base import Lookup as Lookup
 from .base import SealedStorage as SealedStorage
 from .base import TokenStorage as TokenStorage
 from .memory import MemoryStorage as MemoryStorage
@@ -19,6 +20,7 @@ from .urls import storage_from_url as storage_from_url
 
 __all__ = [
     "TOKEN_KEY",
+    "Lookup",
     "MemoryStorage",
     "SealedStorage",
     "SessionStorage",

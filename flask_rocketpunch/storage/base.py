@@ -16,6 +16,19 @@ if t.TYPE_CHECKING:
     from ..refresh import SharedCoordinator
 
 
+class Lookup(t.NamedTuple):
+    """What :meth:`TokenStorage.lookup` found for a login.
+
+    .. versionadded:: 0.2
+    """
+
+    #: The token, or ``None``.
+    token: Token | None
+    #: Something was stored for the login but could not be opened (the
+    #: secret key changed without a fallback, or the value was altered).
+    unreadable: bool = False
+
+
 class TokenStorage(abc.ABC):
     """Where tokens are kept between requests: implement :meth:`get`,
     :meth:`set` and :meth:`delete` to keep them anywhere.
@@ -37,6 +50,16 @@ class TokenStorage(abc.ABC):
     @abc.abstractmethod
     def get(self, key: str) -> Token | None:
         """The token of the login ``key``, or ``None``."""
+
+    def lookup(self, key: str) -> Lookup:
+        """The token of the login ``key`` (as :meth:`get`), and whether a
+        stored value failed to open, so that the extension can tell the app
+        why a login ended. The default calls :meth:`get` and never reports
+        an unreadable value; the sealing storages override it.
+
+        .. versionadded:: 0.2
+        """
+        return Lookup(self.get(key))
 
     @abc.abstractmethod
     def set(self, key: str, token: Token) -> None:

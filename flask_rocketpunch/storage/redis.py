@@ -67,7 +67,7 @@ from ..refresh import (
 )
 from ..settings import load_settings
 from ..tokens import Token, open_token, seal_token
-from .base import SealedStorage
+from .base import Lookup, SealedStorage
 
 if t.TYPE_CHECKING:
     from flask import Flask
@@ -621,17 +621,25 @@ class RedisStorage(SealedStorage):
 
         :raises StorageError: Redis failed or could not be reached.
         """
+        return self.lookup(key).token
+
+    def lookup(self, key: str) -> Lookup:
+        """:meth:`get`, telling a value that does not open apart.
+
+        :raises StorageError: Redis failed or could not be reached.
+        """
         with _redis_failures("reading a token", _STORAGE_DOWN):
             sealed = self.client.hget(self._record(_digest(key)), "t")
         if sealed is None:
-            return None
+            return Lookup(None)
         token = self.unseal(key, _text(sealed))
         if token is None:
             logger.info(
                 "A token stored in Redis could not be opened (SECRET_KEY changed,"
                 " or the value was altered); the login is treated as logged out."
             )
-        return token
+            return Lookup(None, unreadable=True)
+        return Lookup(token)
 
     def set(self, key: str, token: Token) -> None:
         """Store ``token`` for the login ``key`` and renew its TTL.

@@ -11,7 +11,7 @@ from flask import Flask, session
 from ..cookie import check_cookie_size, current_keyring
 from ..crypto import KeyRing, keyring_for
 from ..tokens import Token, open_token, seal_token
-from .base import TokenStorage
+from .base import Lookup, TokenStorage
 
 logger = logging.getLogger("flask_rocketpunch")
 
@@ -49,17 +49,21 @@ class SessionStorage(TokenStorage):
         return keyring_for(self._config)
 
     def get(self, key: str) -> Token | None:
+        return self.lookup(key).token
+
+    def lookup(self, key: str) -> Lookup:
         sealed = session.get(TOKEN_KEY)
-        if not isinstance(sealed, str):
-            return None
-        token = open_token(sealed, self._keys())
+        if sealed is None:
+            return Lookup(None)
+        token = open_token(sealed, self._keys()) if isinstance(sealed, str) else None
         if token is None:
             logger.info(
                 "The stored token could not be decrypted (SECRET_KEY changed, or"
                 " the cookie was tampered with); it is dropped."
             )
             session.pop(TOKEN_KEY, None)
-        return token
+            return Lookup(None, unreadable=True)
+        return Lookup(token)
 
     def set(self, key: str, token: Token) -> None:
         sealed = seal_token(token, self._keys())

@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ..exceptions import ConfigurationError, StorageError
 from ..tokens import Token
-from .base import SealedStorage
+from .base import Lookup, SealedStorage
 from .sql_refresh import SQLAlchemyCoordinator
 from .sql_table import (
     StoredRow,
@@ -312,9 +312,16 @@ class SQLAlchemyStorage(SealedStorage):
 
         :raises StorageError: the database failed.
         """
+        return self.lookup(key).token
+
+    def lookup(self, key: str) -> Lookup:
+        """:meth:`get`, telling a row that does not open apart.
+
+        :raises StorageError: the database failed.
+        """
         row = self.read(key)
         if row is None:
-            return None
+            return Lookup(None)
         token = self.unseal(key, row.sealed)
         if token is None:
             logger.info(
@@ -322,7 +329,8 @@ class SQLAlchemyStorage(SealedStorage):
                 " SECRET_KEY_FALLBACKS, or the row was altered); the login reads"
                 " as logged out."
             )
-        return token
+            return Lookup(None, unreadable=True)
+        return Lookup(token)
 
     def token_values(self, key: str, token: Token, now: float) -> dict[str, t.Any]:
         """The columns that store ``token`` for the login ``key`` at ``now``."""

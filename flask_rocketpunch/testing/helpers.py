@@ -10,12 +10,14 @@ import typing as t
 from flask import Flask, session, url_for
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
+from werkzeug.wrappers import Response as BaseResponse
 
 from ..extension import RocketpunchOAuth
 from ..sandbox import Faults, RecordedRequest, SandboxClient, SandboxProvider
-from ..scopes import parse_scopes
+from ..scopes import ScopeValue, parse_scopes
+from ..signals import logged_in
 from ..tokens import Token
-from ..views import redirect_uri
+from ..views import begin_login, redirect_uri
 from .consent import answer_consent
 
 #: The user :func:`login_as` and :func:`complete_login` log in by default.
@@ -126,19 +128,31 @@ def login_as(
     scopes: str | cabc.Iterable[str] | None = None,
     expires_in: int | None = None,
     provider: SandboxProvider | None = None,
+    *,
+    run_hooks: bool = False,
 ) -> Token:
     """Log ``user`` in for ``client`` without the redirect dance.
 
     The sandbox issues a real token to the app's client id, so later API
     calls, refreshes and the revocation at logout all work against it. The
-    token is stored with the app's storage (see :func:`store_token`). No
-    signal is sent and no :meth:`~flask_rocketpunch.RocketpunchOAuth.on_login`
-    hook runs: use :func:`complete_login` when the test needs them.
+    token is stored with the app's storage (see :func:`store_token`). By
+    default no signal is sent and no
+    :meth:`~flask_rocketpunch.RocketpunchOAuth.on_login` hook runs; with
+    ``run_hooks=True``, :data:`~flask_rocketpunch.logged_in` is sent and the
+    hook runs as after a real login, in a request context of ``client``
+    whose session is saved back to its cookie, so what the hook does to the
+    session sticks (Flask-Login's ``login_user``, say). What the hook
+    returns is ignored (there is no redirect to replace), and neither is a
+    response sent, so a cookie the hook's code would set on the response
+    (Flask-Login's "remember me") is not set.
 
     .. code-block:: python
 
         token = login_as(client, "seojun", expires_in=60)
         assert client.get("/dashboard").status_code == 200
+
+        login_as(client, "minji", run_hooks=True)   # the app's on_login runs
+        assert "Signed in as Minji Kim" in client.get("/").get_data(as_text=True)
 
     :param client: a Flask test client of the app.
     :param user: the sandbox user's ``preferred_username`` or ``sub``.
@@ -150,11 +164,14 @@ def login_as(
     :param provider: the sandbox the app's ``ROCKETPUNCH_*`` URLs point at;
         by default the app's built-in one (``ROCKETPUNCH_SANDBOX = True``).
         The app's client is registered with it if it is not yet.
+    :param run_hooks: send ``logged_in`` and run the app's ``on_login`` hook.
     :return: the stored token.
     :raises LookupError: no such sandbox user.
     :raises ValueError: a scope the sandbox's flavor does not know.
 
     .. versionadded:: 0.1
+    .. versionchanged:: 0.2
+        The ``run_hooks`` parameter.
     """
     app = client.application
     ext = _extension(app)
@@ -166,8 +183,31 @@ def login_as(
     token = Token.from_response(
         data, now=ext.app_state(app).clock(), requested_scopes=granted
     )
-    store_token(client, token)
+    if not run_hooks:
+        store_token(client, token)
+        return token
+    with _client_request(client):
+        ext.storage_of(app).set(ext.renew_login_id(), token)
+        logged_in.send(app, token=token)
+        ext.run_login_hook(token)
     return token
+
+
+@contextlib.contextmanager
+def _client_request(
+    client: FlaskClient, path: str = "/", **kwargs: t.Any
+) -> cabc.Iterator[None]:
+    """A request context of ``client``'s app whose session starts as the
+    client's and is saved back to its cookie afterwards."""
+    app = client.application
+    with (
+        client.session_transaction() as saved,
+        app.test_request_context(path, **kwargs),
+    ):
+        session.update(saved)
+        yield
+        saved.clear()
+        saved.update(session)
 
 
 def _url(app: Flask, endpoint: str, **values: t.Any) -> str:
@@ -182,10 +222,16 @@ def complete_login(
     decision: t.Literal["approve", "deny"] = "approve",
     next: str | None = None,
     provider: SandboxProvider | None = None,
+    scopes: ScopeValue = None,
 ) -> TestResponse:
     """Go through the whole login as a browser would: the app's login route,
     the sandbox's consent page (choose ``user``, click Approve or Deny) and
     the app's callback, with the real state, PKCE and code exchange.
+
+    With ``scopes``, the login asks for them on top of
+    ``ROCKETPUNCH_SCOPES``, as the step-up of a view decorated with
+    ``login_required_rocketpunch(scopes=...)`` does (the login starts as the
+    decorator starts it, not at the login route).
 
     Works with the in-app sandbox and with a sandbox served over HTTP
     (:func:`~flask_rocketpunch.testing.rocketpunch_server`). Fault switches
@@ -196,6 +242,8 @@ def complete_login(
         response = complete_login(client, next="/dashboard")
         assert response.location == "/dashboard"
 
+        complete_login(client, scopes=["email"], next="/settings/email")
+
     :param client: a Flask test client of the app.
     :param user: the sandbox user's ``preferred_username`` or ``sub``.
     :param decision: ``"approve"`` or ``"deny"``.
@@ -203,18 +251,27 @@ def complete_login(
     :param provider: the sandbox the app points at, to register the app's
         client with it if it is not yet (optional; the in-app sandbox and the
         ``rocketpunch_config`` fixture register it themselves).
+    :param scopes: scopes to ask for besides ``ROCKETPUNCH_SCOPES`` (a
+        list, or a space-separated string).
     :return: the callback's response: a redirect after a login, else the
         app's error page (a denial, a provider failure).
     :raises AssertionError: the login route or the consent page did not
         answer as expected (the message says what they answered).
 
     .. versionadded:: 0.1
+    .. versionchanged:: 0.2
+        The ``scopes`` parameter.
     """
     app = client.application
     if provider is not None:
         _ensure_registered(app, provider)
-    values = {"next": next} if next is not None else {}
-    start = client.get(_url(app, "rocketpunch.login", **values))
+    start: BaseResponse
+    if scopes is None:
+        values = {"next": next} if next is not None else {}
+        start = client.get(_url(app, "rocketpunch.login", **values))
+    else:
+        with _client_request(client):
+            start = begin_login(next, parse_scopes(scopes))
     location = start.headers.get("Location")
     if start.status_code != 302 or not location:
         raise AssertionError(
@@ -252,7 +309,7 @@ def misbehave(provider: SandboxProvider, **switches: object) -> cabc.Iterator[Fa
 
         with misbehave(provider, token_status=503):
             response = complete_login(client)
-        assert response.status_code == 503
+        assert response.status_code == 502   # the provider failed: Bad Gateway
 
     :param provider: the sandbox.
     :param switches: :class:`~flask_rocketpunch.sandbox.Faults` fields and
