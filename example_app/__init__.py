@@ -12,6 +12,12 @@ Pages:
 - ``/api/me``: protected JSON; the user's claims (a ``401`` JSON body when
   not logged in).
 - a friendly "You cancelled the login" page when the user clicks Deny.
+
+Every page is in Korean or English: Flask-Babel picks the language from the
+browser's ``Accept-Language`` (``ROCKETPUNCH_DEFAULT_LOCALE`` when it names
+neither), and flask-rocketpunch's own pages follow Flask-Babel's choice. The
+texts are in ``example_app/translations`` (``make messages``, ``make
+translations``).
 """
 
 from __future__ import annotations
@@ -22,8 +28,17 @@ import secrets
 import tempfile
 import typing as t
 
-from flask import Blueprint, Flask, jsonify, render_template, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
+from flask_babel import Babel, get_locale
 
 from flask_rocketpunch import (
     OAuthError,
@@ -33,6 +48,7 @@ from flask_rocketpunch import (
     login_required_rocketpunch,
     rocketpunch,
 )
+from flask_rocketpunch.locales import choose_locale
 
 #: The extension, shared by every app made by :func:`create_app`.
 rp = RocketpunchOAuth()
@@ -98,6 +114,8 @@ def create_app(
         app.config["ROCKETPUNCH_SANDBOX"] = True
 
     rp.init_app(app)
+    Babel(app, locale_selector=select_locale)
+    app.context_processor(lambda: {"lang": str(get_locale() or "en")})
     if rp.settings(app).sandbox:
         app.logger.warning(
             "example_app: using the built-in Rocketpunch SANDBOX (no"
@@ -106,6 +124,15 @@ def create_app(
         )
     app.register_blueprint(bp)
     return app
+
+
+def select_locale() -> str:
+    """Flask-Babel's locale selector: Korean or English, as the browser
+    prefers, else ``ROCKETPUNCH_DEFAULT_LOCALE``."""
+    return choose_locale(
+        request.headers.get("Accept-Language"),
+        default=current_app.config["ROCKETPUNCH_DEFAULT_LOCALE"],
+    )
 
 
 def _instance_secret_key(app: Flask) -> str:
@@ -133,7 +160,12 @@ def _instance_secret_key(app: Flask) -> str:
 @bp.get("/")
 def home() -> str:
     """The public home page."""
-    return render_template("home.html", logged_in=is_authorized())
+    sandbox = rp.sandbox()
+    return render_template(
+        "home.html",
+        logged_in=is_authorized(),
+        sample_users=sandbox.users if sandbox is not None else (),
+    )
 
 
 @bp.get("/dashboard")

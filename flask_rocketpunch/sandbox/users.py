@@ -17,8 +17,14 @@ class SandboxUser:
     :param avatar: A file name under the sandbox's ``static`` folder, served as
         the ``picture`` claim with an absolute URL.
     :param picture: An absolute picture URL, used instead of ``avatar``.
+    :param headline: A line of profile shown under the name on the consent
+        page, in the user's own language.
+    :param locale: The language of the user's name and headline (``"ko"``,
+        ``"en"``), for the page's ``lang`` attributes.
 
     .. versionadded:: 0.1
+    .. versionchanged:: 0.2
+        ``headline`` and ``locale``; sample users in Korean and English.
     """
 
     sub: str
@@ -27,6 +33,8 @@ class SandboxUser:
     email: str | None = None
     avatar: str | None = None
     picture: str | None = None
+    headline: str | None = None
+    locale: str | None = None
 
 
 SAMPLE_USERS: tuple[SandboxUser, ...] = (
@@ -36,6 +44,8 @@ SAMPLE_USERS: tuple[SandboxUser, ...] = (
         preferred_username="minji",
         email="minji@example.com",
         avatar="avatar-minji.svg",
+        headline="Backend engineer at a fintech startup in Seoul",
+        locale="en",
     ),
     SandboxUser(
         sub="OA-8f2e4b6d1c3a5e7f9b0d2c4e6a8f1b3d",
@@ -43,6 +53,8 @@ SAMPLE_USERS: tuple[SandboxUser, ...] = (
         preferred_username="seojun",
         email="seojun@example.org",
         avatar="avatar-seojun.svg",
+        headline="판교의 스타트업에서 일하는 프론트엔드 개발자",
+        locale="ko",
     ),
     SandboxUser(
         sub="OA-c7e9a1b3d5f70246a8c0e2b4d6f81357",
@@ -50,6 +62,9 @@ SAMPLE_USERS: tuple[SandboxUser, ...] = (
         preferred_username="alex",
         email="alex.rivera@example.net",
         avatar="avatar-alex.svg",
+        headline="Product manager, building hiring tools in Singapore",
+        locale="en",
     ),
 )
-"""Three sample users with distinct names, emails and avatars."""
+"""Three sample users with distinct names, emails, avatars and profiles: a
+Korean one (박서준, ``seojun``) and two who write in English."""
