@@ -209,8 +209,8 @@ def describe(error: RocketpunchError, *, during_login: bool = False) -> Texts:
         return Texts(
             SETUP_PROBLEM,
             N_(
-                "If you run this site, read the details below and run"
-                " `flask rocketpunch check`."
+                "If you run this site, run `flask rocketpunch check` to see what"
+                " is wrong."
             ),
         )
     return Texts(
