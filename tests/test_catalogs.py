@@ -39,7 +39,7 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 def extracted(source: str) -> set[str]:
     """The msgids Babel extracts from ``source`` with the project's babel.cfg."""
     with (ROOT / "babel.cfg").open(encoding="utf-8") as config:
-        method_map, options_map = parse_mapping_cfg(config)
+        method_map, options_map = parse_mapping_cfg(config)  # type: ignore[no-untyped-call]
     found: set[str] = set()
     for _, _, message, _, _ in extract_from_dir(ROOT / source, method_map, options_map):
         found.add(message if isinstance(message, str) else message[0])

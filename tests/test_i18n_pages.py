@@ -12,6 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_babel import Babel
+from support import create_app, sandbox_app
 
 from flask_rocketpunch import (
     APIError,
@@ -29,7 +30,6 @@ from flask_rocketpunch import (
 )
 from flask_rocketpunch.exceptions import NO_SECRET_KEY
 from flask_rocketpunch.testing import complete_login, misbehave, sandbox_of
-from tests.support import create_app, sandbox_app
 
 KO = "ko-KR,ko;q=0.9,en-US;q=0.8,en;q=0.7"
 EN = "en-US,en;q=0.9"
