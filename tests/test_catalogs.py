@@ -105,3 +105,27 @@ def test_korean_is_korean_and_english_is_the_code() -> None:
     assert str(korean.template_gettext("Authorize %(app)s", app="<앱>")) == (
         "&lt;앱&gt; 권한 허용"
     )
+
+
+def test_plural_forms_follow_each_language() -> None:
+    korean, english = Translator("ko"), Translator("en")
+    # Texts missing from the catalogs are shown as written in the code.
+    assert english.ngettext("%(num)s login", "%(num)s logins", 1) == "1 login"
+    assert english.ngettext("%(num)s login", "%(num)s logins", 2) == "2 logins"
+    assert korean.ngettext("%(num)s login", "%(num)s logins", 2) == "2 logins"
+    rendered = korean.template_ngettext("%(num)s <b>", "%(num)s <b>s", 3)
+    assert str(rendered) == "3 &lt;b&gt;s"
+
+
+def test_a_missing_compiled_catalog_shows_english_and_says_how_to_fix_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from flask_rocketpunch import i18n
+
+    monkeypatch.setattr(i18n, "TRANSLATIONS_DIR", str(tmp_path))
+    missing = i18n.catalog.__wrapped__("ko")
+    assert missing.gettext("Approve") == "Approve"
+    assert "make translations" in caplog.text
+    caplog.clear()
+    assert i18n.catalog.__wrapped__("en").gettext("Approve") == "Approve"
+    assert caplog.text == ""

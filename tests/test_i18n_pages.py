@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+import sys
 import typing as t
 
 import pytest
@@ -412,6 +413,15 @@ def test_flask_babels_default_locale_is_followed_when_its_selector_has_none() ->
     app.config["BABEL_DEFAULT_LOCALE"] = "ko"
     Babel(app)
     assert html_lang(_deny_page(app.test_client(), accept_language=EN)) == "ko"
+
+
+def test_another_extension_named_babel_is_not_taken_for_flask_babel(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = sandbox_app()
+    app.extensions["babel"] = object()
+    monkeypatch.setitem(sys.modules, "flask_babel", None)
+    assert html_lang(_deny_page(app.test_client(), accept_language=KO)) == "ko"
 
 
 # -- the sandbox -------------------------------------------------------------------
