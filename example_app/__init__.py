@@ -37,6 +37,7 @@ from flask import (
     request,
     url_for,
 )
+from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from flask_babel import Babel, get_locale
 
@@ -54,6 +55,15 @@ from flask_rocketpunch.locales import choose_locale
 rp = RocketpunchOAuth()
 
 bp = Blueprint("example", __name__)
+
+
+@bp.record_once
+def _set_up_babel(state: BlueprintSetupState) -> None:
+    """Flask-Babel, for the pages' texts, on whichever app registers the
+    blueprint (tests build their own apps around it)."""
+    if "babel" not in state.app.extensions:
+        Babel(state.app, locale_selector=select_locale)
+    state.app.context_processor(lambda: {"lang": str(get_locale() or "en")})
 
 
 def create_app(
@@ -114,8 +124,6 @@ def create_app(
         app.config["ROCKETPUNCH_SANDBOX"] = True
 
     rp.init_app(app)
-    Babel(app, locale_selector=select_locale)
-    app.context_processor(lambda: {"lang": str(get_locale() or "en")})
     if rp.settings(app).sandbox:
         app.logger.warning(
             "example_app: using the built-in Rocketpunch SANDBOX (no"
@@ -160,7 +168,7 @@ def _instance_secret_key(app: Flask) -> str:
 @bp.get("/")
 def home() -> str:
     """The public home page."""
-    sandbox = rp.sandbox()
+    sandbox = current_app.extensions["rocketpunch"].sandbox()
     return render_template(
         "home.html",
         logged_in=is_authorized(),
