@@ -5,6 +5,8 @@
 #   make test            lint, type-check, tests with coverage, docs
 #   make services        start private Redis and PostgreSQL for the storage tests
 #   make services-stop   stop them
+#   make messages        extract the texts to translate and update the .po files
+#   make translations    compile the .po files to .mo (make compile does too)
 #   make lint | typecheck | docs | bench | clean | distclean
 
 PYTHON ?= python3
@@ -19,7 +21,7 @@ STAMP := $(VENV)/.installed
 .DEFAULT_GOAL := help
 .DELETE_ON_ERROR:
 .PHONY: FORCE help venv demo test lint typecheck pytest docs bench clean distclean \
-	services services-stop
+	services services-stop messages translations compile
 
 help:
 	@echo "make demo       run the example app against the built-in sandbox on http://$(HOST):$(PORT)"
@@ -34,6 +36,11 @@ help:
 	@echo "make lint       ruff check + ruff format --check"
 	@echo "make typecheck  mypy (strict, settings in pyproject.toml)"
 	@echo "make docs       build the HTML docs into docs/_build/html"
+	@echo "make messages   extract the texts to translate (Python and templates) and"
+	@echo "                update the ko and en .po files; then translate the new"
+	@echo "                entries of the ko files"
+	@echo "make translations  compile the .po files to the .mo files read at runtime"
+	@echo "                (also done when the package is built or installed)"
 	@echo "make bench      run the benchmarks"
 	@echo "make clean      remove caches and build output (keeps .venv)"
 	@echo "make distclean  clean, and remove .venv too"
@@ -65,10 +72,10 @@ $(STAMP): setup.cfg pyproject.toml
 
 venv: $(STAMP)
 
-demo: $(STAMP)
+demo: $(STAMP) translations
 	$(BIN)/flask --app example_app run --debug --host $(HOST) --port $(PORT)
 
-test: $(STAMP)
+test: $(STAMP) translations
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -85,8 +92,45 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) translations
 	$(BIN)/pytest
+
+# Translations (gettext, with Babel's pybabel). Each catalog: its template
+# (.pot) and one .po per language under <dir>/<lang>/LC_MESSAGES/<domain>.po.
+# The library's domain is flask_rocketpunch; the example app's is Flask-Babel's
+# default, messages. English is the language of the code: `make messages`
+# fills new English entries with their msgid, so only Korean needs a person.
+LANGUAGES := ko en
+CATALOGS := flask_rocketpunch/translations:flask_rocketpunch:flask_rocketpunch \
+	example_app/translations:messages:example_app
+PYBABEL_EXTRACT := $(BIN)/pybabel extract -F babel.cfg --sort-by-file \
+	--add-location=file --project=flask-rocketpunch \
+	--copyright-holder="flask-rocketpunch contributors"
+
+messages: $(STAMP)
+	@set -e; for spec in $(CATALOGS); do \
+	  dir=$${spec%%:*}; rest=$${spec#*:}; domain=$${rest%%:*}; src=$${rest#*:}; \
+	  $(PYBABEL_EXTRACT) -o $$dir/$$domain.pot $$src; \
+	  for lang in $(LANGUAGES); do \
+	    po=$$dir/$$lang/LC_MESSAGES/$$domain.po; \
+	    if [ -f $$po ]; then \
+	      $(BIN)/pybabel update -i $$dir/$$domain.pot -d $$dir -D $$domain -l $$lang \
+	        --no-fuzzy-matching --ignore-obsolete; \
+	    else \
+	      $(BIN)/pybabel init -i $$dir/$$domain.pot -d $$dir -D $$domain -l $$lang; \
+	    fi; \
+	  done; \
+	  $(BIN)/python -c 'import sys; from babel.messages.pofile import read_po, write_po; \
+	    f = sys.argv[1]; c = read_po(open(f, "rb"), locale="en"); \
+	    [setattr(m, "string", m.id) for m in c if m.id and not m.string]; \
+	    write_po(open(f, "wb"), c, sort_by_file=True, include_lineno=False)' \
+	    $$dir/en/LC_MESSAGES/$$domain.po; \
+	done
+	@echo "Now translate the new (empty) entries of the ko .po files, then: make translations"
+
+translations compile: $(STAMP)
+	$(BIN)/pybabel compile -d flask_rocketpunch/translations -D flask_rocketpunch --statistics
+	$(BIN)/pybabel compile -d example_app/translations -D messages --statistics
 
 docs: $(STAMP)
 	$(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
@@ -106,6 +150,8 @@ bench: $(STAMP)
 
 clean:
 	rm -rf docs/_build build dist htmlcov test-artifacts .coverage .coverage.* \
+	  flask_rocketpunch/translations/*/LC_MESSAGES/*.mo \
+	  example_app/translations/*/LC_MESSAGES/*.mo \
 	  .mypy_cache .ruff_cache .pytest_cache .hypothesis *.egg-info
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 

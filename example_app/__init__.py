@@ -14,6 +14,12 @@ Pages:
 - ``/api/me``: protected JSON; the user's claims (a ``401`` JSON body when
   not logged in).
 - a friendly "You cancelled the login" page when the user clicks Deny.
+
+Every page is in Korean or English: Flask-Babel picks the language from the
+browser's ``Accept-Language`` (``ROCKETPUNCH_DEFAULT_LOCALE`` when it names
+neither), and flask-rocketpunch's own pages follow Flask-Babel's choice. The
+texts are in ``example_app/translations`` (``make messages``, ``make
+translations``).
 """
 
 from __future__ import annotations
@@ -24,8 +30,18 @@ import secrets
 import tempfile
 import typing as t
 
-from flask import Blueprint, Flask, jsonify, render_template, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+    url_for,
+)
+from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
+from flask_babel import Babel, get_locale
 
 from flask_rocketpunch import (
     OAuthError,
@@ -35,11 +51,21 @@ from flask_rocketpunch import (
     login_required_rocketpunch,
     rocketpunch,
 )
+from flask_rocketpunch.locales import choose_locale
 
 #: The extension, shared by every app made by :func:`create_app`.
 rp = RocketpunchOAuth()
 
 bp = Blueprint("example", __name__)
+
+
+@bp.record_once
+def _set_up_babel(state: BlueprintSetupState) -> None:
+    """Flask-Babel, for the pages' texts, on whichever app registers the
+    blueprint (tests build their own apps around it)."""
+    if "babel" not in state.app.extensions:
+        Babel(state.app, locale_selector=select_locale)
+    state.app.context_processor(lambda: {"lang": str(get_locale() or "en")})
 
 
 def create_app(
@@ -110,6 +136,15 @@ def create_app(
     return app
 
 
+def select_locale() -> str:
+    """Flask-Babel's locale selector: Korean or English, as the browser
+    prefers, else ``ROCKETPUNCH_DEFAULT_LOCALE``."""
+    return choose_locale(
+        request.headers.get("Accept-Language"),
+        default=current_app.config["ROCKETPUNCH_DEFAULT_LOCALE"],
+    )
+
+
 def _instance_secret_key(app: Flask) -> str:
     """A random secret key made once and kept in the app's instance folder,
     so every worker process of a server (gunicorn ``-w 4``) signs and reads
@@ -135,7 +170,12 @@ def _instance_secret_key(app: Flask) -> str:
 @bp.get("/")
 def home() -> str:
     """The public home page."""
-    return render_template("home.html", logged_in=is_authorized())
+    sandbox = current_app.extensions["rocketpunch"].sandbox()
+    return render_template(
+        "home.html",
+        logged_in=is_authorized(),
+        sample_users=sandbox.users if sandbox is not None else (),
+    )
 
 
 @bp.get("/dashboard")

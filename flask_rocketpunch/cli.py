@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import collections.abc as cabc
+import os
 from urllib.parse import urlsplit
 
 import click
@@ -10,6 +12,8 @@ from flask import current_app, url_for
 from flask.cli import AppGroup
 
 from .exceptions import NO_SECRET_KEY, ConfigurationError, StorageError
+from .i18n import Translator, english, translator
+from .locales import environment_locale
 from .logs import neutral
 from .sandbox.command import sandbox_command
 from .settings import (
@@ -37,26 +41,46 @@ def computed_redirect_uri(settings: Settings) -> tuple[str, bool]:
         return url_for("rocketpunch.callback", _external=True), not server_name
 
 
-def warnings_for(settings: Settings, redirect_uri: str) -> list[str]:
-    """What in the configuration will likely break a login."""
+def cli_translator(settings: Settings | None = None) -> Translator:
+    """The language of the commands' output: the environment's
+    (``LC_ALL``, ``LC_MESSAGES``, ``LANG``), else
+    ``ROCKETPUNCH_DEFAULT_LOCALE``."""
+    default = settings.default_locale if settings is not None else "en"
+    return translator(environment_locale(os.environ) or default)
+
+
+def warnings_for(
+    settings: Settings,
+    redirect_uri: str,
+    translate: cabc.Callable[..., str] = english,
+) -> list[str]:
+    """What in the configuration will likely break a login.
+
+    :param translate: gettext for the output's language; English by default.
+    """
+    _ = translate
     config = current_app.config
     out = []
     parts = urlsplit(redirect_uri)
-    http_warning = plain_http_redirect_warning(redirect_uri)
+    http_warning = plain_http_redirect_warning(redirect_uri, translate)
     if http_warning is not None:
         out.append(http_warning)
     samesite = str(config.get("SESSION_COOKIE_SAMESITE") or "").lower()
     if not samesite:
         out.append(
-            'SESSION_COOKIE_SAMESITE is not set. Set it to "Lax": the login works'
-            " and the session cookie is not sent on cross-site POSTs (such as a"
-            " forged logout form)."
+            _(
+                'SESSION_COOKIE_SAMESITE is not set. Set it to "Lax": the login'
+                " works and the session cookie is not sent on cross-site POSTs"
+                " (such as a forged logout form)."
+            )
         )
     if samesite == "strict":
         out.append(
-            'SESSION_COOKIE_SAMESITE is "Strict": browsers do not send the session'
-            " cookie on the redirect back from Rocketpunch, so every login fails."
-            ' Use "Lax".'
+            _(
+                'SESSION_COOKIE_SAMESITE is "Strict": browsers do not send the'
+                " session cookie on the redirect back from Rocketpunch, so every"
+                ' login fails. Use "Lax".'
+            )
         )
     redirect_host = parts.hostname
     provider_hosts = {
@@ -69,25 +93,32 @@ def warnings_for(settings: Settings, redirect_uri: str) -> list[str]:
         and config.get("SESSION_COOKIE_NAME", "session") == "session"
     ):
         out.append(
-            f"The provider runs on the same host as this app ({redirect_host})."
-            " Browsers share cookies between ports, so if it is a Flask app too,"
-            " its 'session' cookie replaces this app's and every login fails."
-            " Set SESSION_COOKIE_NAME to a name of this app's own."
+            _(
+                "The provider runs on the same host as this app (%(host)s)."
+                " Browsers share cookies between ports, so if it is a Flask app"
+                " too, its 'session' cookie replaces this app's and every login"
+                " fails. Set SESSION_COOKIE_NAME to a name of this app's own.",
+                host=redirect_host,
+            )
         )
     if not config.get("SECRET_KEY"):
-        out.append(NO_SECRET_KEY)
+        out.append(_(NO_SECRET_KEY))
     if is_https_deployment(redirect_uri) and not config.get("SESSION_COOKIE_SECURE"):
         out.append(
-            "The app is served over https:// but SESSION_COOKIE_SECURE is not"
-            " True: browsers also send the session cookie, which holds the"
-            " login, over plain http://. Set SESSION_COOKIE_SECURE = True."
+            _(
+                "The app is served over https:// but SESSION_COOKIE_SECURE is not"
+                " True: browsers also send the session cookie, which holds the"
+                " login, over plain http://. Set SESSION_COOKIE_SECURE = True."
+            )
         )
     if settings.sandbox:
-        out.extend(sandbox_warnings(settings))
+        out.extend(sandbox_warnings(settings, _))
     if settings.insecure_transport:
         out.append(
-            "ROCKETPUNCH_INSECURE_TRANSPORT is on: plain http:// provider URLs are"
-            " allowed. Use it only on a trusted network."
+            _(
+                "ROCKETPUNCH_INSECURE_TRANSPORT is on: plain http:// provider URLs"
+                " are allowed. Use it only on a trusted network."
+            )
         )
     return out
 
@@ -119,27 +150,40 @@ def is_https_deployment(redirect_uri: str) -> bool:
     )
 
 
-def sandbox_warnings(settings: Settings) -> list[str]:
+def sandbox_warnings(
+    settings: Settings, translate: cabc.Callable[..., str] = english
+) -> list[str]:
     """The warnings about a sandbox that is on: always one, and more when the
-    configuration looks like a production one."""
+    configuration looks like a production one.
+
+    :param translate: gettext for the output's language; English by default.
+    """
+    _ = translate
     app = current_app
     out = [
-        "ROCKETPUNCH_SANDBOX is on: logins use the built-in stand-in provider."
-        " Turn it off in production."
+        _(
+            "ROCKETPUNCH_SANDBOX is on: logins use the built-in stand-in"
+            " provider. Turn it off in production."
+        )
     ]
     if looks_real(settings.client_id):
         out.append(
-            f"ROCKETPUNCH_SANDBOX is on with ROCKETPUNCH_CLIENT_ID"
-            f" {neutral(settings.client_id)!r}, which looks like a registered"
-            " application's: this looks like a production configuration, where"
-            " anyone can log in as any sample user. Turn the sandbox off, or"
-            " remove the client id and secret from this configuration."
+            _(
+                "ROCKETPUNCH_SANDBOX is on with ROCKETPUNCH_CLIENT_ID"
+                " %(client_id)s, which looks like a registered application's:"
+                " this looks like a production configuration, where anyone can"
+                " log in as any sample user. Turn the sandbox off, or remove the"
+                " client id and secret from this configuration.",
+                client_id=repr(neutral(settings.client_id)),
+            )
         )
     if not (app.debug or app.testing):
         out.append(
-            "ROCKETPUNCH_SANDBOX is on while neither debug nor testing is: this"
-            " looks like a production run. Use the sandbox only with"
-            " FLASK_DEBUG=1 or TESTING = True."
+            _(
+                "ROCKETPUNCH_SANDBOX is on while neither debug nor testing is:"
+                " this looks like a production run. Use the sandbox only with"
+                " FLASK_DEBUG=1 or TESTING = True."
+            )
         )
     return out
 
@@ -152,42 +196,59 @@ def check() -> None:
         settings = load_settings(current_app.config)
     except ConfigurationError as exc:
         raise click.ClickException(exc.message) from None
+    _ = cli_translator(settings).gettext
     uri, guessed = computed_redirect_uri(settings)
     rows = settings.rows()
-    click.echo("Effective configuration:")
+    click.echo(_("Effective configuration:"))
     for key, value in rows:
-        click.echo(f"  ROCKETPUNCH_{key:<19} {value}")
+        # Explanations such as "(not set)" are in the catalog; values are not.
+        click.echo(f"  ROCKETPUNCH_{key:<19} {_(value) if value else value}")
     click.echo("")
-    click.echo("Redirect URI to register in the Rocketpunch console:")
+    click.echo(_("Redirect URI to register in the Rocketpunch console:"))
     click.echo(f"  {uri}")
     if guessed:
         click.echo(
-            "  (computed for http://127.0.0.1:5000; it follows the host the app is"
-            " served on. Set ROCKETPUNCH_REDIRECT_URI or SERVER_NAME to fix it.)"
+            "  "
+            + _(
+                "(computed for http://127.0.0.1:5000; it follows the host the app"
+                " is served on. Set ROCKETPUNCH_REDIRECT_URI or SERVER_NAME to fix"
+                " it.)"
+            )
         )
-    found = warnings_for(settings, uri)
+    found = warnings_for(settings, uri, _)
     click.echo("")
     if found:
-        click.echo("Warnings:")
+        click.echo(_("Warnings:"))
         for text in found:
             click.echo(f"  - {text}")
     else:
-        click.echo("No warnings.")
+        click.echo(_("No warnings."))
 
 
 @cli.command("purge")
 def purge() -> None:
     """Delete the stored tokens of logins that have expired (run it daily
     from cron with a server-side storage)."""
-    storage = current_state().storage
+    state = current_state()
+    _ = cli_translator(state.settings).gettext
+    storage = state.storage
+    name = type(storage).__name__
     if type(storage).purge is TokenStorage.purge:
         click.echo(
-            f"{type(storage).__name__} expires tokens on its own: nothing needs"
-            " purging."
+            _(
+                "%(storage)s expires tokens on its own: nothing needs purging.",
+                storage=name,
+            )
         )
         return
     try:
         count = storage.purge()
     except StorageError as exc:
         raise click.ClickException(exc.message) from None
-    click.echo(f"Purged {count} expired login(s) from {type(storage).__name__}.")
+    click.echo(
+        _(
+            "Purged %(count)s expired login(s) from %(storage)s.",
+            count=count,
+            storage=name,
+        )
+    )

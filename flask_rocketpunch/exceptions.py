@@ -10,13 +10,15 @@ from __future__ import annotations
 import collections.abc as cabc
 import typing as t
 
+from .i18n import N_
+
 if t.TYPE_CHECKING:
     import requests
 
     from .ratelimits import RateLimit
 
 #: Said wherever a missing ``SECRET_KEY`` is noticed.
-NO_SECRET_KEY = (
+NO_SECRET_KEY = N_(
     "SECRET_KEY is not set. flask-rocketpunch keeps logins in the session and"
     " encrypts tokens with a key derived from it: set app.config"
     '["SECRET_KEY"] (or FLASK_SECRET_KEY with from_prefixed_env()) to a long'

@@ -31,6 +31,7 @@ from .exceptions import (
     RocketpunchError,
 )
 from .logs import install_redaction
+from .messages import describe
 from .public import PublicClient, public_client_for
 from .refresh import RefreshCoordinator, SharedCoordinator
 from .refresh_sqlite import SQLiteCoordinator
@@ -40,7 +41,13 @@ from .state import EXTENSION_KEY, AppState, ResponseReturn
 from .stepup import REFUSED_KEY
 from .storage import SessionStorage, TokenStorage, storage_from_url
 from .tokens import Token
-from .views import begin_login, create_blueprint, error_response, wants_json
+from .views import (
+    begin_login,
+    create_blueprint,
+    error_response,
+    page_translator,
+    wants_json,
+)
 
 if t.TYPE_CHECKING:
     from .settings import Settings
@@ -381,10 +388,16 @@ class RocketpunchOAuth:
             next_url = request.script_root + request.full_path.rstrip("?")
         login_url = url_for("rocketpunch.login", next=next_url)
         if wants_json():
+            translator = page_translator()
+            _, message = describe(error).translated(translator)
             body = jsonify(
-                error="login_required", message=error.message, login_url=login_url
+                error="login_required",
+                message=message,
+                detail=error.message,
+                login_url=login_url,
             )
             body.status_code = 401
+            body.headers["Content-Language"] = translator.locale
             body.headers["WWW-Authenticate"] = 'Bearer realm="rocketpunch"'
             return body
         if error.scopes:

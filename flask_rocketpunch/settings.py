@@ -10,7 +10,9 @@ import typing as t
 from urllib.parse import urlsplit
 
 from .exceptions import ConfigurationError
+from .i18n import N_, english
 from .languages import LANGUAGES, normalize_language
+from .locales import SUPPORTED, supported
 from .sandbox.flavors import FLAVORS
 from .scopes import parse_scopes
 
@@ -58,14 +60,14 @@ class Settings:
     client_secret: str = _key(None, secret=True)
     #: The App Key sent as ``X-RP-API-Key`` to the API; the client id unless
     #: set. Not a secret: it identifies the app, as the client id does.
-    app_key: str = _key(None, unset="(the client id)")
+    app_key: str = _key(None, unset=N_("(the client id)"))
     scopes: frozenset[str] = _key(["profile"])
-    redirect_uri: str | None = _key(None, unset="(computed from the request)")
+    redirect_uri: str | None = _key(None, unset=N_("(computed from the request)"))
     url_prefix: str = _key("/auth/rocketpunch")
     #: ``None`` in sandbox mode: the consent page's URL is computed per request.
-    authorize_url: str | None = _key(AUTHORIZE_URL, unset="(sandbox consent page)")
+    authorize_url: str | None = _key(AUTHORIZE_URL, unset=N_("(sandbox consent page)"))
     token_url: str = _key(TOKEN_URL)
-    revoke_url: str | None = _key(REVOKE_URL, unset="(no revocation)")
+    revoke_url: str | None = _key(REVOKE_URL, unset=N_("(no revocation)"))
     userinfo_url: str = _key(USERINFO_URL)
     api_base_url: str = _key(API_BASE_URL)
     client_auth: str = _key("client_secret_post")
@@ -79,11 +81,14 @@ class Settings:
     insecure_transport: bool = _key(False)
     login_ttl: float = _key(600)
     max_pending_logins: int = _key(5)
-    storage_url: str | None = _key(None, unset="(tokens in the session cookie)")
+    storage_url: str | None = _key(None, unset=N_("(tokens in the session cookie)"))
     #: The ``Accept-Language`` sent to Rocketpunch; ``None``: the request's.
     language: str | None = _key(
-        None, unset="(the request's best match; outside a request none: Korean)"
+        None, unset=N_("(the request's best match; outside a request none: Korean)")
     )
+    #: The language of pages and messages when neither Flask-Babel nor the
+    #: request's ``Accept-Language`` chooses one of ours.
+    default_locale: str = _key("en")
 
     def lease(self, given: float | None, owner: str) -> float:
         """The refresh lease a shared coordinator uses: ``given``, checked,
@@ -149,7 +154,7 @@ DEFAULTS: dict[str, t.Any] = {
 def mask(value: object) -> str:
     """Show that a secret is set without showing it."""
     if not value:
-        return "(not set)"
+        return N_("(not set)")
     return f"******** ({len(str(value))} characters)"
 
 
@@ -163,19 +168,29 @@ def without_password(url: str) -> str:
     return parts._replace(netloc=f"{user}:********@{netloc[2]}").geturl()
 
 
-def plain_http_redirect_warning(uri: str) -> str | None:
+PLAIN_HTTP_REDIRECT = N_(
+    "The redirect URI %(uri)s uses plain http:// on a public host. If the app"
+    " runs behind a proxy that terminates TLS, wrap it with"
+    " werkzeug.middleware.proxy_fix.ProxyFix, or set ROCKETPUNCH_REDIRECT_URI"
+    " to the https:// URL."
+)
+
+
+def plain_http_redirect_warning(
+    uri: str, translate: cabc.Callable[..., str] = english
+) -> str | None:
     """The warning for a redirect URI in plain ``http://`` on a host that is
     not loopback (the app is most likely behind a proxy that terminates TLS),
-    or ``None``."""
+    or ``None``.
+
+    :param uri: the redirect URI.
+    :param translate: gettext for ``flask rocketpunch check``; English (for
+        logs) by default.
+    """
     parts = urlsplit(uri)
     if parts.scheme != "http" or is_loopback_host(parts.hostname):
         return None
-    return (
-        f"The redirect URI {uri} uses plain http:// on a public host. If the app"
-        " runs behind a proxy that terminates TLS, wrap it with"
-        " werkzeug.middleware.proxy_fix.ProxyFix, or set ROCKETPUNCH_REDIRECT_URI"
-        " to the https:// URL."
-    )
+    return translate(PLAIN_HTTP_REDIRECT, uri=uri)
 
 
 #: Client ids that look like a real app's (the Rocketpunch console's App Key
@@ -396,6 +411,16 @@ def _language(value: object) -> str | None:
     return language
 
 
+def _locale(value: object) -> str:
+    language = supported(value)
+    if language is None:
+        raise ConfigurationError(
+            f"ROCKETPUNCH_DEFAULT_LOCALE must be one of {', '.join(SUPPORTED)},"
+            f" got {value!r}."
+        )
+    return language
+
+
 def load_settings(config: cabc.Mapping[str, t.Any]) -> Settings:
     """Read and validate the ``ROCKETPUNCH_*`` keys of ``config``.
 
@@ -446,5 +471,6 @@ def load_settings(config: cabc.Mapping[str, t.Any]) -> Settings:
         storage_url=_storage_url(get("STORAGE_URL")),
         app_key=_app_key(get("APP_KEY"), str(client_id)),
         language=_language(get("LANGUAGE")),
+        default_locale=_locale(get("DEFAULT_LOCALE")),
         **urls,
     )

@@ -22,10 +22,11 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RoutingException
 from werkzeug.wrappers import Response as BaseResponse
 
-from . import flow, helpers, pending, stepup
+from . import flow, helpers, messages, pending, stepup
 from .cookie import check_cookie_size, current_keyring
 from .exceptions import OAuthError, RocketpunchError, ScopeRefusedError, StateError
 from .headers import language_headers, request_language
+from .i18n import Translator, request_translator
 from .logs import neutral
 from .scopes import scope_string
 from .settings import is_loopback_host, plain_http_redirect_warning
@@ -323,16 +324,25 @@ def wants_json() -> bool:
 
 
 def error_response(error: RocketpunchError) -> Response:
-    """The default page (or JSON for API clients) for ``error``.
+    """The default page (or JSON for API clients) for ``error``, in the
+    request's language (see :doc:`/i18n`).
 
     Rendered from ``rocketpunch/error.html``, which an app can override with
-    its own template of that name.
+    its own template of that name. The JSON body's ``message`` is the
+    translated text for people; ``detail`` is the error's English message
+    for developers.
     """
     status = error.http_status
+    translator = page_translator()
+    during_login = request.blueprint == "rocketpunch"
+    title, message = messages.describe(error, during_login=during_login).translated(
+        translator
+    )
     if wants_json():
         body: dict[str, t.Any] = {
             "error": getattr(error, "error", None) or type(error).__name__,
-            "message": error.message,
+            "message": message,
+            "detail": error.message,
         }
         if isinstance(error, ScopeRefusedError):
             body["missing_scopes"] = sorted(error.scopes)
@@ -344,7 +354,7 @@ def error_response(error: RocketpunchError) -> Response:
         refused = error if isinstance(error, ScopeRefusedError) else None
         html = render_template(
             "rocketpunch/error.html",
-            during_login=request.blueprint == "rocketpunch",
+            during_login=during_login,
             error=error,
             kind=type(error).__name__,
             denied=getattr(error, "error", None) == "access_denied",
@@ -353,6 +363,12 @@ def error_response(error: RocketpunchError) -> Response:
             retry_url=refused.retry_url if refused else None,
             login_url=_login_url(),
             home_url=request.script_root + "/",
+            title=title,
+            message=message,
+            # The English text for developers: in debug mode, or when the
+            # page is in English anyway.
+            show_detail=current_app.debug or translator.locale == "en",
+            **translator.context(),
         )
         response = make_response(html, status)
     if isinstance(error, ScopeRefusedError):
@@ -360,11 +376,18 @@ def error_response(error: RocketpunchError) -> Response:
             'Bearer realm="rocketpunch", error="insufficient_scope",'
             f' scope="{scope_string(error.scopes)}"'
         )
+    response.headers["Content-Language"] = translator.locale
     retry_after = getattr(error, "retry_after", None)
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def page_translator() -> Translator:
+    """The texts of the current request's pages: its language is chosen by
+    Flask-Babel, ``Accept-Language``, then ``ROCKETPUNCH_DEFAULT_LOCALE``."""
+    return request_translator(current_state().settings.default_locale)
 
 
 def _login_url() -> str | None:

@@ -209,7 +209,7 @@ def test_slow_api_times_out_with_504_page(
     as_json = browser.get("/raw/posts", headers={"Accept": "application/json"})
 
     assert as_json.status_code == 504
-    assert "did not answer within 0.2 seconds" in as_json.get_json()["message"]
+    assert "did not answer within 0.2 seconds" in as_json.get_json()["detail"]
     # The app gave up before the API answered (no wall-clock bound needed).
     assert rocketpunch_provider.requests_to("posts")[-1].status is None
 
@@ -247,7 +247,7 @@ def test_expired_token_and_slow_token_endpoint_give_504(
     answer = browser.get("/raw/posts", headers={"Accept": "application/json"})
 
     assert answer.status_code == 504
-    assert "token endpoint did not answer" in answer.get_json()["message"]
+    assert "token endpoint did not answer" in answer.get_json()["detail"]
     assert rocketpunch_provider.requests_to("posts") == []
 
 
@@ -443,7 +443,7 @@ def test_unhandled_api_error_answers_502_with_the_providers_message(
     rocketpunch_provider.faults.api_status = 500
     answer = client.get("/raw/posts", headers={"Accept": "application/json"})
     assert answer.status_code == 502
-    assert answer.get_json()["message"] == "The sandbox answered 500 (fault)."
+    assert answer.get_json()["detail"] == "The sandbox answered 500 (fault)."
 
 
 def test_rate_limit_gives_rate_limit_error_with_retry_after(
@@ -469,7 +469,8 @@ def test_rate_limit_default_error_page_sends_retry_after(
     json_answer = client.get("/raw/posts", headers={"Accept": "application/json"})
     assert json_answer.status_code == 429
     assert json_answer.headers["Retry-After"] == "7"
-    assert "retry after 7 seconds" in json_answer.get_json()["message"]
+    assert "retry after 7 seconds" in json_answer.get_json()["detail"]
+    assert "Try again in 7 seconds" in json_answer.get_json()["message"]
     assert json_answer.get_json()["retry_after"] == 7
 
     page = client.get("/raw/posts")

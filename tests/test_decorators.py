@@ -218,7 +218,7 @@ def test_view_raising_reauthorization_required_redirects_to_login(
     )
     as_json = browser.get("/needs-new-login", headers=WANTS_JSON)
     assert as_json.status_code == 401
-    assert as_json.get_json()["message"] == "The app decided you must log in again."
+    assert as_json.get_json()["detail"] == "The app decided you must log in again."
 
 
 def test_async_view_is_protected_and_runs(make_app: AppFactory) -> None:

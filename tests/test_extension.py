@@ -136,6 +136,7 @@ DOCUMENTED_DEFAULTS: dict[str, object] = {
     "USE_PKCE": True,
     "SANDBOX": False,
     "INSECURE_TRANSPORT": False,
+    "DEFAULT_LOCALE": "en",
 }
 
 

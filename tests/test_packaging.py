@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gettext
+import io
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -9,10 +12,34 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+#: What a checkout holds that is not part of the sources: built, cached or
+#: compiled files (the catalogs' .mo files among them, so that the build is
+#: seen to compile them).
+NOT_SOURCES = shutil.ignore_patterns(
+    ".git",
+    ".venv",
+    "*.mo",
+    "__pycache__",
+    "*.egg-info",
+    "build",
+    "dist",
+    "_build",
+    "test-artifacts",
+    "instance",
+    ".*_cache",
+    ".hypothesis",
+    "htmlcov",
+    ".coverage*",
+)
+
 
 def test_wheel_contains_templates_static_files_and_type_marker(
     tmp_path: Path,
 ) -> None:
+    # Built from a copy of the sources without any compiled catalog.
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=NOT_SOURCES)
+    wheels = tmp_path / "wheels"
     subprocess.run(
         [
             sys.executable,
@@ -22,14 +49,14 @@ def test_wheel_contains_templates_static_files_and_type_marker(
             "--no-deps",
             "-q",
             "-w",
-            str(tmp_path),
-            str(ROOT),
+            str(wheels),
+            str(source),
         ],
         check=True,
         capture_output=True,
         timeout=300,
     )
-    (wheel,) = tmp_path.glob("flask_rocketpunch-*.whl")
+    (wheel,) = wheels.glob("flask_rocketpunch-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     expected = {
         "flask_rocketpunch/py.typed",
@@ -38,8 +65,20 @@ def test_wheel_contains_templates_static_files_and_type_marker(
         "flask_rocketpunch/sandbox/templates/rocketpunch_sandbox/error.html",
         "flask_rocketpunch/sandbox/static/sandbox.css",
         "flask_rocketpunch/sandbox/static/avatar-minji.svg",
+        "flask_rocketpunch/translations/ko/LC_MESSAGES/flask_rocketpunch.mo",
+        "flask_rocketpunch/translations/en/LC_MESSAGES/flask_rocketpunch.mo",
     }
     assert expected <= names, sorted(expected - names)
+    # The compiled catalogs work with the standard library's gettext.
+    korean = gettext.GNUTranslations(
+        io.BytesIO(
+            zipfile.ZipFile(wheel).read(
+                "flask_rocketpunch/translations/ko/LC_MESSAGES/flask_rocketpunch.mo"
+            )
+        )
+    )
+    assert korean.gettext("Login cancelled") == "로그인이 취소되었습니다"
+    assert korean.gettext("Approve") == "허용"
     metadata = (
         zipfile.ZipFile(wheel)
         .read(next(n for n in names if n.endswith(".dist-info/METADATA")))

@@ -154,7 +154,8 @@ def test_path_redirect_uri_is_only_accepted_on_the_requests_own_root(
     else:
         assert page.status_code == 400
         assert "Location" not in page.headers
-        assert "redirect_uri mismatch" in page.get_data(as_text=True)
+        # The sandbox speaks Korean by default, as Rocketpunch.
+        assert "redirect_uri 불일치" in page.get_data(as_text=True)
 
 
 def test_a_redirect_uri_starting_with_two_slashes_is_refused() -> None:

@@ -118,6 +118,10 @@ class Sandbox:
     ) -> None:
         self.provider = provider
         self.session = session
+        # The sandbox's pages are Korean unless the browser asks otherwise;
+        # these tests read the English ones (tests/test_i18n_pages.py reads
+        # both).
+        session.headers["Accept-Language"] = "en"
         self.base = base
         self.verifier = secrets.token_urlsafe(48)
 

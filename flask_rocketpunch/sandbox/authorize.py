@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from urllib.parse import urlsplit
 
+from ..i18n import N_
 from ..scopes import split_scopes
 from .errors import AuthorizationError, InvalidAuthorizationRequest
 from .flavors import FlavorSpec
@@ -42,30 +43,34 @@ def client_and_redirect_uri(
     client_id = params.get("client_id")
     if not client_id:
         raise InvalidAuthorizationRequest(
-            "Missing client_id",
-            "The authorization request has no client_id parameter.",
+            N_("Missing client_id"),
+            N_("The authorization request has no client_id parameter."),
         )
     client = get_client(client_id)
     if client is None:
         raise InvalidAuthorizationRequest(
-            "Unknown application",
-            f"No application is registered with client_id {client_id!r}.",
+            N_("Unknown application"),
+            N_("No application is registered with client_id %(client_id)s."),
+            client_id=repr(client_id),
         )
     redirect_uri = params.get("redirect_uri")
     if not redirect_uri:
         raise InvalidAuthorizationRequest(
-            "Missing redirect_uri",
-            "The authorization request has no redirect_uri parameter.",
+            N_("Missing redirect_uri"),
+            N_("The authorization request has no redirect_uri parameter."),
         )
     if url_root is None:
         url_root = _origin(redirect_uri)
     expected = client.redirect_uri_at(url_root)
     if redirect_uri != expected:
         raise InvalidAuthorizationRequest(
-            "redirect_uri mismatch",
-            f"The redirect_uri {redirect_uri!r} does not match the registered"
-            f" redirect URI {expected or client.redirect_uri!r} character for"
-            " character.",
+            N_("redirect_uri mismatch"),
+            N_(
+                "The redirect_uri %(sent)s does not match the registered"
+                " redirect URI %(registered)s character for character."
+            ),
+            sent=repr(redirect_uri),
+            registered=repr(expected or client.redirect_uri),
         )
     return client, redirect_uri
 

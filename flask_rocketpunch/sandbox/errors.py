@@ -28,13 +28,22 @@ class InvalidAuthorizationRequest(SandboxError):
     """An authorization request that must not be redirected (RFC 6749 4.1.2.1).
 
     Raised for an unknown ``client_id`` or a ``redirect_uri`` that does not
-    match; answered with a 400 HTML page.
+    match; answered with a 400 HTML page in the reader's language.
+
+    :param title: The page's title, in English (a catalog's msgid).
+    :param message: What went wrong, in English, with ``%(name)s``
+        placeholders for ``values``.
+    :param values: The placeholders' values.
     """
 
-    def __init__(self, title: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, title: str, message: str, **values: str) -> None:
+        super().__init__(message % values if values else message)
         self.title = title
-        self.message = message
+        #: The message in English with the values filled in.
+        self.message = str(self.args[0])
+        #: The message before the values are filled in, to translate it.
+        self.template = message
+        self.values = values
 
 
 class AuthorizationError(SandboxError):

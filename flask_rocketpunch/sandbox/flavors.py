@@ -20,6 +20,14 @@ from types import MappingProxyType
 Flavor = t.Literal["current", "guide"]
 """``"current"`` follows the OpenAPI description, ``"guide"`` the July 2026 guide."""
 
+
+def N_(message: str) -> str:
+    """Mark a scope's description for translation (``make messages``); the
+    consent page translates it. Defined here, as this module imports nothing
+    of the package."""
+    return message
+
+
 #: The guide's profile endpoint, relative to the provider's root.
 PROFILE_PATH = "/api/v1/profiles/me"
 #: The OpenAPI description's userinfo endpoint, relative to the root.
@@ -150,15 +158,20 @@ CURRENT = FlavorSpec(
     name="current",
     scopes=MappingProxyType(
         {
-            "profile": "Read your profile: name, username and picture",
-            "email": "Read your email address",
-            "post:write": "Create, update and delete posts as you (app owners only)",
-            "company:manage:read": "See the companies you manage (app owners only)",
-            "job:write": "Create, update and delete your companies' job postings"
-            " (app owners only)",
-            "job:manage:read": "See your companies' job postings (app owners only)",
-            "event:write": "Create, update and delete your companies' events"
-            " (app owners only)",
+            "profile": N_("Read your profile: name, username and picture"),
+            "email": N_("Read your email address"),
+            "post:write": N_(
+                "Create, update and delete posts as you (app owners only)"
+            ),
+            "company:manage:read": N_("See the companies you manage (app owners only)"),
+            "job:write": N_(
+                "Create, update and delete your companies' job postings"
+                " (app owners only)"
+            ),
+            "job:manage:read": N_("See your companies' job postings (app owners only)"),
+            "event:write": N_(
+                "Create, update and delete your companies' events (app owners only)"
+            ),
         }
     ),
     profile_scope="profile",
@@ -191,8 +204,8 @@ GUIDE = FlavorSpec(
     name="guide",
     scopes=MappingProxyType(
         {
-            "profile:read": "Read your public profile information",
-            "profile:email": "Access your email address",
+            "profile:read": N_("Read your public profile information"),
+            "profile:email": N_("Access your email address"),
         }
     ),
     profile_scope="profile:read",

@@ -11,6 +11,8 @@ from flask import render_template
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
+from ..i18n import request_translator
+from ..locales import SANDBOX_DEFAULT_LOCALE
 from .errors import APIError, TokenError
 from .provider import SandboxProvider
 from .ratelimit import RateLimitExceeded
@@ -43,26 +45,48 @@ def json_response(
 
 
 def html_response(template: str, status: int = 200, **context: object) -> Response:
-    """A sandbox page that cannot be framed, cached or leak a referrer.
+    """A sandbox page that cannot be framed, cached or leak a referrer, in
+    the reader's language: the host app's Flask-Babel locale, else the best
+    ``Accept-Language`` match, else Korean, as Rocketpunch.
 
     :param template: A template name under ``rocketpunch_sandbox/``.
     :param status: The HTTP status.
-    :param context: The template's variables.
+    :param context: The template's variables; ``_``, ``gettext``,
+        ``ngettext`` and ``lang`` are added.
     """
-    body = render_template(f"rocketpunch_sandbox/{template}", **context)
+    translator = request_translator(SANDBOX_DEFAULT_LOCALE)
+    body = render_template(
+        f"rocketpunch_sandbox/{template}", **{**translator.context(), **context}
+    )
     response = Response(body, status, mimetype="text/html")
     response.headers.update(_HTML_HEADERS)
+    response.headers["Content-Language"] = translator.locale
     return response
 
 
-def error_page(title: str, message: str, hint: str | None = None) -> Response:
+def error_page(
+    title: str,
+    message: str,
+    hint: str | None = None,
+    *,
+    values: Mapping[str, str] | None = None,
+) -> Response:
     """A 400 page for an error that must not be sent back to the client.
 
-    :param title: The page title.
-    :param message: What went wrong.
-    :param hint: What to check, if anything.
+    :param title: The page title, in English (translated on the page).
+    :param message: What went wrong, in English, with ``%(name)s``
+        placeholders for ``values``.
+    :param hint: What to check, if anything, in English.
+    :param values: The placeholders' values (not translated).
     """
-    return html_response("error.html", 400, title=title, message=message, hint=hint)
+    return html_response(
+        "error.html",
+        400,
+        title=title,
+        message=message,
+        hint=hint,
+        values=dict(values or {}),
+    )
 
 
 def redirect_response(location: str) -> Response:

@@ -14,6 +14,7 @@ from flask import Blueprint, Flask, request, url_for
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
+from ..i18n import N_
 from . import api_dispatch, api_views
 from .clientauth import client_credentials
 from .errors import (
@@ -56,7 +57,7 @@ _OAUTH_FAULT_ERRORS = {
     403: "unauthorized_client",
     503: "temporarily_unavailable",
 }
-_NOT_REDIRECTED = (
+_NOT_REDIRECTED = N_(
     "This error is not sent back to the application, because its identity or"
     " redirect URI could not be trusted. If you develop it, check the client id"
     " and that the redirect URI registered with the sandbox matches the one sent,"
@@ -125,7 +126,9 @@ def authorize() -> Response:
             params, duplicated=repeated, url_root=request.url_root
         )
     except InvalidAuthorizationRequest as error:
-        return error_page(error.title, error.message, _NOT_REDIRECTED)
+        return error_page(
+            error.title, error.template, _NOT_REDIRECTED, values=error.values
+        )
     except AuthorizationError as error:
         return redirect_response(error.location)
     if request.method == "POST":
@@ -186,18 +189,20 @@ def _decide(provider: SandboxProvider, auth_request: AuthorizationRequest) -> Re
     token = request.form.get("consent_token", "")
     if not provider.check_consent_token(params, token):
         return error_page(
-            "Consent form rejected",
-            "The consent form expired or was not served by this sandbox."
-            " Start the login again from the application.",
+            N_("Consent form rejected"),
+            N_(
+                "The consent form expired or was not served by this sandbox."
+                " Start the login again from the application."
+            ),
         )
     decision = request.form.get("decision")
     if decision == "deny":
         return redirect_response(provider.deny(params, url_root=request.url_root))
     if decision != "approve":
-        return error_page("No decision", "Choose Approve or Deny.")
+        return error_page(N_("No decision"), N_("Choose Approve or Deny."))
     account = provider.get_user(request.form.get("user", ""))
     if account is None:
-        return error_page("No user chosen", "Choose one of the sample users.")
+        return error_page(N_("No user chosen"), N_("Choose one of the sample users."))
     try:
         location = provider.approve(params, account.sub, url_root=request.url_root)
     except AuthorizationError as error:

@@ -141,7 +141,12 @@ def test_strict_session_cookie_is_withheld_and_the_callback_says_why(
     assert live.wsgi.cookie_sent_to(CALLBACK_PATH) == [False]
     # The cookie exists; the browser just did not send it cross-site.
     assert session_cookie(context, live)["sameSite"] == "Strict"
-    message = page.locator("#rocketpunch-error-message")
+    expect(page.locator("#rocketpunch-error-message")).to_contain_text(
+        "Start the login again"
+    )
+    # What to check is in the developer's details (open on an English page).
+    message = page.locator("#rocketpunch-error-detail")
+    expect(message).to_be_visible()
     expect(message).to_contain_text("did not send its session cookie")
     expect(message).to_contain_text("SESSION_COOKIE_SAMESITE")
     expect(message).to_contain_text("'Strict'")
