@@ -140,14 +140,6 @@ BY_TYPE: dict[type[RocketpunchError], Texts] = {
             " this site."
         ),
     ),
-    ScopeRefusedError: Texts(
-        MORE_PERMISSIONS,
-        N_(
-            "Rocketpunch did not grant the permissions below the last time they"
-            " were asked for. To use this page, ask again and allow them on"
-            " Rocketpunch's page, or log out and log in again, allowing them."
-        ),
-    ),
     UnsafeURLError: Texts(
         REQUEST_FAILED,
         N_(
@@ -173,6 +165,16 @@ def describe(error: RocketpunchError, *, during_login: bool = False) -> Texts:
     :param during_login: whether it happened on the login or callback route
         (the title then says the login failed).
     """
+    if isinstance(error, ScopeRefusedError):
+        return Texts(
+            MORE_PERMISSIONS,
+            N_(
+                "Rocketpunch did not grant %(scopes)s the last time it was asked"
+                " for. To use this page, ask again and allow it on Rocketpunch's"
+                " page, or log out and log in again, allowing it."
+            ),
+            {"scopes": ", ".join(sorted(error.scopes))},
+        )
     for cls in type(error).__mro__:
         if cls in BY_TYPE:
             return BY_TYPE[cls]

@@ -29,7 +29,11 @@ from flask_rocketpunch import (
     StorageError,
     login_required_rocketpunch,
 )
-from flask_rocketpunch.exceptions import NO_SECRET_KEY
+from flask_rocketpunch.exceptions import (
+    NO_SECRET_KEY,
+    ScopeRefusedError,
+    UnsafeURLError,
+)
 from flask_rocketpunch.testing import complete_login, misbehave, sandbox_of
 
 KO = "ko-KR,ko;q=0.9,en-US;q=0.8,en;q=0.7"
@@ -157,16 +161,30 @@ ERRORS: list[tuple[str, RocketpunchError, int, str, str]] = [
         "could not reach the place where it keeps logins",
     ),
     (
+        "scope-refused",
+        ScopeRefusedError("refused (developer text)", scopes=["email"]),
+        403,
+        "지난번 요청 때 로켓펀치가 email 권한을 허용하지 않았습니다",
+        "did not grant email the last time",
+    ),
+    (
+        "unsafe-url",
+        UnsafeURLError("another host (developer text)"),
+        400,
+        "로켓펀치가 아닌 곳으로 보내려 해서 막았습니다",
+        "somewhere other than Rocketpunch",
+    ),
+    (
         "rate-limit",
         RateLimitError(429, "C0010", "Rate limit exceeded.", retry_after=7),
-        503,
+        429,
         "7초 후에 다시 시도하세요",
         "Try again in 7 seconds",
     ),
     (
         "rate-limit-no-retry-after",
         RateLimitError(429, "C0010", "Rate limit exceeded."),
-        503,
+        429,
         "너무 많은 요청을 보냈습니다",
         "too many requests",
     ),
