@@ -66,11 +66,12 @@ def read(path: Path) -> Catalog:
 def without_korean(templates: Path, page: str) -> list[str]:
     """The texts of ``page`` that its Korean catalog lacks, has empty or fuzzy."""
     korean = read(KO / f"{page}.po")
+    texts = [m.id for m in read(templates / f"{page}.pot") if isinstance(m.id, str)]
     return [
-        m.id
-        for m in read(templates / f"{page}.pot")
-        if m.id
-        and (m.id not in korean or not korean[m.id].string or korean[m.id].fuzzy)
+        text
+        for text in texts
+        if text
+        and (text not in korean or not korean[text].string or korean[text].fuzzy)
     ]
 
 
