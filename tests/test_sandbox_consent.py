@@ -202,7 +202,9 @@ def test_jiwoo_has_null_name_and_picture(remembering: Sandbox) -> None:
 
 def kit_app(**config: t.Any) -> Flask:
     app = Flask("consent_app")
-    app.config.update(SECRET_KEY="consent-tests", ROCKETPUNCH_SANDBOX=True)
+    app.config.update(
+        TESTING=True, SECRET_KEY="consent-tests", ROCKETPUNCH_SANDBOX=True
+    )
     app.config.update({f"ROCKETPUNCH_{k}": v for k, v in config.items()})
     RocketpunchOAuth(app)
 

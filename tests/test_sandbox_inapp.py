@@ -268,9 +268,11 @@ def test_forged_hosts_change_nothing_another_browser_gets(
         app.wsgi_app = ProxyFix(app.wsgi_app, x_host=1, x_proto=1)  # type: ignore[method-assign]
     provider = sandbox_of(app)
     registered = provider.clients
-    attacker = app.test_client()
 
     def attack() -> None:
+        # A fresh browser each time: one that consented before would skip
+        # the consent page, as Rocketpunch does.
+        attacker = app.test_client()
         start = attacker.get(LOGIN, headers=forged)
         parts = urlsplit(start.headers["Location"])
         page = attacker.get(f"{parts.path}?{parts.query}", headers=forged)

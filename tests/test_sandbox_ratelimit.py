@@ -56,9 +56,9 @@ class Caller:
         return self.client.get("/oauth/userinfo", headers=self.headers)
 
     def create_post(self, text: str = "Hello") -> TestResponse:
-        return self.client.post(
-            "/api/v1/posts", json={"text": text}, headers=self.headers
-        )
+        # API calls carry the App Key (the client id) beside the token.
+        headers = {**self.headers, "X-RP-API-Key": CLIENT_ID}
+        return self.client.post("/api/v1/posts", json={"text": text}, headers=headers)
 
 
 def test_the_limits_are_the_spec_figures_and_on_by_default() -> None:
@@ -247,7 +247,7 @@ def test_guide_flavor_reports_x_ratelimit_headers_and_its_error_shape(
 
 def rate_limited_app() -> Flask:
     app = Flask("rate_limited_app")
-    app.config.update(SECRET_KEY="rate-limits", ROCKETPUNCH_SANDBOX=True)
+    app.config.update(TESTING=True, SECRET_KEY="rate-limits", ROCKETPUNCH_SANDBOX=True)
     RocketpunchOAuth(app)
 
     @app.get("/posts")

@@ -100,7 +100,8 @@ def _serve(
     app_key, token = authenticate(provider, operation)
     if faults.api_status is not None:
         raise provider.fault_error(faults.api_status)
-    remaining = provider.count_api_call(app_key)
+    user = token.user_sub if token is not None else None
+    limits = provider.rate_limit(app_key, operation.operation_id, user)
     if operation.scope is not None and token is not None:
         require_scope(token, operation.scope)
     params = read_parameters(operation, request, path)
@@ -111,7 +112,7 @@ def _serve(
     )
     status, payload = HANDLERS[operation.operation_id](call)
     response = Response(status=204) if status == 204 else json_response(payload, status)
-    response.headers["X-RP-RateLimit-Remaining"] = str(remaining)
+    response.headers.update(limits)
     return response
 
 

@@ -960,16 +960,6 @@ class SandboxProvider:
         """
         require_scope(token, scope)
 
-    def count_api_call(self, client_id: str) -> int:
-        """Count one API call for a client; return the calls remaining in
-        the minute. See :meth:`rate_limit`.
-
-        :param client_id: The client the token belongs to.
-        :raise RateLimitExceeded: 429 ``C0010`` when ``enforce_rate_limit``
-            is on and a limit is exceeded.
-        """
-        return self._limiter.count(client_id).remaining
-
     def rate_limit(
         self,
         app_key: str,
