@@ -7,6 +7,7 @@
 #   make services-stop   stop them
 #   make messages        extract the texts to translate and update the .po files
 #   make translations    compile the .po files to .mo (make compile does too)
+#   make docs-messages   extract the docs' texts and update docs/locales/ko/*.po
 #   make lint | typecheck | docs | bench | clean | distclean
 
 PYTHON ?= python3
@@ -21,7 +22,7 @@ STAMP := $(VENV)/.installed
 .DEFAULT_GOAL := help
 .DELETE_ON_ERROR:
 .PHONY: FORCE help venv demo test lint typecheck pytest docs bench clean distclean \
-	services services-stop messages translations compile
+	services services-stop messages translations compile docs-messages
 
 help:
 	@echo "make demo       run the example app against the built-in sandbox on http://$(HOST):$(PORT)"
@@ -35,7 +36,10 @@ help:
 	@echo "make services-stop  stop them"
 	@echo "make lint       ruff check + ruff format --check"
 	@echo "make typecheck  mypy (strict, settings in pyproject.toml)"
-	@echo "make docs       build the HTML docs into docs/_build/html"
+	@echo "make docs       build the HTML docs: English into docs/_build/html, Korean"
+	@echo "                into docs/_build/html-ko"
+	@echo "make docs-messages  extract the docs' texts and update the Korean .po files"
+	@echo "                (docs/locales/ko/LC_MESSAGES); then translate the new entries"
 	@echo "make messages   extract the texts to translate (Python and templates) and"
 	@echo "                update the ko and en .po files; then translate the new"
 	@echo "                entries of the ko files"
@@ -84,6 +88,7 @@ test: $(STAMP) translations
 	$(BIN)/coverage run -m pytest
 	$(BIN)/coverage report --fail-under=95
 	$(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
+	$(BIN)/sphinx-build -W --keep-going -b html -D language=ko docs docs/_build/html-ko
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -134,7 +139,20 @@ translations compile: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
-	@echo "Open docs/_build/html/index.html"
+	$(BIN)/sphinx-build -W --keep-going -b html -D language=ko docs docs/_build/html-ko
+	@echo "Open docs/_build/html/index.html (Korean: docs/_build/html-ko/index.html)"
+
+# The docs' translations (Sphinx i18n with sphinx-intl): the texts of every
+# page go to docs/_build/gettext/<page>.pot, then into the .po files under
+# docs/locales/<lang>/LC_MESSAGES/ (new entries empty, changed ones fuzzy).
+# Sphinx compiles the .po files itself when it builds a language.
+DOCS_LANGUAGES := ko
+
+docs-messages: $(STAMP)
+	$(BIN)/sphinx-build -q -b gettext docs docs/_build/gettext
+	$(BIN)/sphinx-intl update -p docs/_build/gettext -d docs/locales \
+	  $(foreach lang,$(DOCS_LANGUAGES),-l $(lang))
+	@echo "Now translate the new (empty) and fuzzy entries of docs/locales/ko/LC_MESSAGES/*.po"
 
 # The servers run until `make services-stop`; their URLs are also in the
 # env file .ci/services prints (for `set -a; . FILE; set +a`).

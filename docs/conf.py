@@ -22,3 +22,9 @@ nitpicky = False
 autodoc_typehints = "description"
 autodoc_typehints_description_target = "documented_params"
 autodoc_member_order = "bysource"
+
+# Translations (Sphinx's i18n workflow): `make docs-messages` extracts the
+# texts into docs/_build/gettext and updates docs/locales/<lang>/LC_MESSAGES/
+# <page>.po; Sphinx compiles the .po files when it builds with -D language=ko.
+locale_dirs = ["locales/"]
+gettext_compact = False
