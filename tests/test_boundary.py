@@ -505,7 +505,7 @@ def test_api_redirects_are_not_followed_and_the_token_stays(
     answer = client.get("/call", query_string={"path": "moved"}, headers=WANTS_JSON)
 
     assert answer.status_code == 502
-    assert "redirect" in answer.get_json()["message"]
+    assert "redirect" in answer.get_json()["detail"]
     assert elsewhere.connections == 0
     assert [seen.path for seen in stub_provider.seen] == ["/api/v1/moved"]
 
@@ -802,7 +802,7 @@ def test_deep_json_from_userinfo_is_a_clean_502(
     answer = logged_in(app).get("/me", headers=WANTS_JSON)
     assert answer.status_code == 502
     assert answer.get_json()["error"] == "ProviderError"
-    assert "not valid JSON" in answer.get_json()["message"]
+    assert "not valid JSON" in answer.get_json()["detail"]
 
 
 def test_deep_json_in_an_api_error_body_is_described_by_its_status(
@@ -815,7 +815,7 @@ def test_deep_json_in_an_api_error_body_is_described_by_its_status(
     )
     assert answer.status_code == 502
     assert answer.get_json()["error"] == "APIError"
-    assert answer.get_json()["message"].startswith("HTTP 400")
+    assert answer.get_json()["detail"].startswith("HTTP 400")
 
 
 def test_deep_json_from_the_revocation_endpoint_does_not_stop_logout(
@@ -925,7 +925,7 @@ def test_dripping_api_ends_within_the_deadline(
 
     assert elapsed < BOUND
     assert answer.status_code == 504
-    assert "did not answer within 0.5 seconds" in answer.get_json()["message"]
+    assert "did not answer within 0.5 seconds" in answer.get_json()["detail"]
 
 
 def test_a_timed_out_connection_is_not_reused_and_the_others_are(

@@ -118,7 +118,7 @@ def test_429_without_retry_after_still_says_when(api_host: RecordingProvider) ->
     assert answer.status_code == 429
     assert "Retry-After" not in answer.headers
     assert "retry_after" not in answer.get_json()
-    assert "Try again in a minute" in answer.get_json()["message"]
+    assert "Try again in a minute" in answer.get_json()["detail"]
 
 
 def test_429_at_an_expired_tokens_refresh_keeps_the_login(

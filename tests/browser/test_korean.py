@@ -26,7 +26,7 @@ else:
 
 pytestmark = pytest.mark.browser
 
-MINJI, SEOJUN, ALEX = SAMPLE_USERS
+MINJI, SEOJUN, ALEX, *_ = SAMPLE_USERS
 CONSENT_URL = re.compile(r"/_rocketpunch_sandbox/oauth/authorize\?")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "korean"
 
