@@ -40,6 +40,7 @@ def token_manager(state: AppState | None = None) -> TokenManager:
         state = state or current_state()
         key = state.ext.login_id()
         app_state = state
+        settings = state.settings
 
         def ended(reason: str, token: Token | None) -> None:
             end_current_login(
@@ -55,7 +56,8 @@ def token_manager(state: AppState | None = None) -> TokenManager:
             clock=state.clock,
             on_refresh=_send_refreshed,
             on_end=ended,
-            headers=language_headers(request_language(state.settings)),
+            # The language is looked up only if a refresh is sent.
+            headers=lambda: language_headers(request_language(settings)),
         )
         request_globals._rocketpunch_manager = manager
     return manager
