@@ -33,9 +33,9 @@ def token_manager(state: AppState | None = None) -> TokenManager:
     :param state: the current app's state, when the caller has it already.
     """
     request_globals = g._get_current_object()
-    manager: TokenManager | None = getattr(
-        request_globals, "_rocketpunch_manager", None
-    )
+    # ``g.get``: a missing attribute read with getattr() raises and catches
+    # an AttributeError, which costs more than the rest of this function.
+    manager: TokenManager | None = request_globals.get("_rocketpunch_manager")
     if manager is None:
         state = state or current_state()
         key = state.ext.login_id()
