@@ -9,17 +9,23 @@ one Flask edge, which reads the current request's ``Accept-Language``.
 from __future__ import annotations
 
 import collections.abc as cabc
+import functools
 from urllib.parse import urlsplit
 
 from flask import has_request_context, request
 from requests.structures import CaseInsensitiveDict
 from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 from .languages import LANGUAGES, normalize_language
 from .settings import Settings
 
 #: The header that carries the App Key.
 APP_KEY_HEADER = "X-RP-API-Key"
+
+#: Longer ``Accept-Language`` headers are negotiated on every request instead
+#: of being remembered, so the cache stays small whatever browsers send.
+_CACHED_HEADER_LENGTH = 200
 
 
 def is_api_url(settings: Settings, url: str) -> bool:
@@ -104,7 +110,17 @@ def request_language(settings: Settings) -> str | None:
         return settings.language
     if not has_request_context():
         return None
-    return best_language(request.accept_languages)
+    header = request.headers.get("Accept-Language", "")
+    if len(header) > _CACHED_HEADER_LENGTH:
+        return best_language(parse_accept_header(header, LanguageAccept))
+    return _negotiated(header)
+
+
+@functools.lru_cache(maxsize=256)
+def _negotiated(header: str) -> str | None:
+    """:func:`best_language` of a raw ``Accept-Language`` header: the few
+    headers an app sees are negotiated once, not on every request."""
+    return best_language(parse_accept_header(header, LanguageAccept))
 
 
 def language_headers(language: str | None) -> dict[str, str]:

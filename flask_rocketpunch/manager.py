@@ -33,6 +33,9 @@ REAUTHORIZE_ERRORS = frozenset(
 #: was dropped, if it could be read.
 LoginEndHandler = cabc.Callable[[str, "Token | None"], None]
 
+#: Headers for the token endpoint, or a function returning them.
+Headers = cabc.Mapping[str, str] | cabc.Callable[[], cabc.Mapping[str, str]]
+
 
 class TokenManager:
     """Gives a valid access token for one user, refreshing it first when it
@@ -50,7 +53,8 @@ class TokenManager:
         gone or cannot be opened, a token the API refuses); it must forget
         the login's token. By default it deletes it from ``storage``.
     :param headers: more headers for the token endpoint, such as
-        ``Accept-Language``.
+        ``Accept-Language``, or a function returning them, called only when
+        a refresh is sent (most requests send none).
     """
 
     __slots__ = (
@@ -81,7 +85,7 @@ class TokenManager:
         clock: cabc.Callable[[], float],
         on_refresh: cabc.Callable[[Token], None] = lambda token: None,
         on_end: LoginEndHandler | None = None,
-        headers: cabc.Mapping[str, str] | None = None,
+        headers: Headers | None = None,
     ) -> None:
         self.storage = storage
         self.key = key
@@ -201,8 +205,11 @@ class TokenManager:
             )
 
         def do_refresh(token: Token) -> Token:
+            headers = self._headers
+            if callable(headers):
+                headers = headers()
             return flow.refresh_token(
-                self.http, self.settings, token, now=self.clock(), headers=self._headers
+                self.http, self.settings, token, now=self.clock(), headers=headers
             )
 
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections.abc as cabc
+import functools
 import logging
 import typing as t
 from urllib.parse import urlsplit
@@ -63,11 +64,21 @@ def redirect_uri(state: AppState | None = None) -> str:
         return state.settings.redirect_uri
     uri = url_for("rocketpunch.callback", _external=True)
     if not state.warned_http_redirect:
-        warning = plain_http_redirect_warning(uri)
-        if warning is not None and not is_loopback_host(urlsplit(uri).hostname):
+        warning = _redirect_warning(uri)
+        if warning is not None:
             state.warned_http_redirect = True
             logger.warning("%s", neutral(warning, limit=1000))
     return uri
+
+
+@functools.lru_cache(maxsize=32)
+def _redirect_warning(uri: str) -> str | None:
+    """The warning for a computed redirect URI in plain ``http://`` on a
+    public host, or ``None``; an app sees few such URIs, each checked once."""
+    warning = plain_http_redirect_warning(uri)
+    if warning is None or is_loopback_host(urlsplit(uri).hostname):
+        return None
+    return warning
 
 
 def begin_login(next_url: str | None, scopes: cabc.Iterable[str] = ()) -> BaseResponse:
@@ -194,6 +205,8 @@ def _finish_login(state: AppState) -> t.Any:
 def _remember_refusal(state: AppState, requested: frozenset[str], token: Token) -> None:
     """Remember the scopes asked for and not granted, so that a view that
     needs them answers ``403`` instead of asking again straight away."""
+    if requested <= token.scopes and stepup.REFUSED_KEY not in session:
+        return  # Nothing refused, nothing remembered: the usual login.
     memory = stepup.remember_refusal(
         session.get(stepup.REFUSED_KEY),
         requested=requested,

@@ -100,6 +100,23 @@ def test_sends_none_when_the_request_names_no_supported_language(
     assert all(value is None for values in sent(api_host).values() for value in values)
 
 
+def test_each_request_gets_the_language_of_its_own_header(
+    api_host: RecordingProvider,
+) -> None:
+    # Negotiations are remembered per header value: a browser that changes
+    # its languages, and a header too long to be remembered, still count.
+    client = language_app(api_host).test_client()
+    log_in(client)
+    long_header = ",".join(f"x-unknown{i:02d};q=0.1" for i in range(20)) + ",ja"
+    assert len(long_header) > 200
+
+    for header in ("en", "ko", "en", long_header, "en"):
+        answer = client.get("/posts", headers={"Accept-Language": header})
+        assert answer.status_code == 200
+
+    assert sent(api_host)["/api/v1/posts"] == ["en", "ko", "en", "ja", "en"]
+
+
 def test_the_setting_wins_over_the_request(api_host: RecordingProvider) -> None:
     client = language_app(api_host, LANGUAGE="ja").test_client()
     log_in(client, {"Accept-Language": "en"})
