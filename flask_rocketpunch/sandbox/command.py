@@ -8,6 +8,9 @@ fault switches are reachable over HTTP (see :mod:`.control`).
 
 from __future__ import annotations
 
+import signal
+import threading
+import types
 import typing as t
 
 import click
@@ -229,12 +232,20 @@ def sandbox_command(
         url,
         serve_control,
     )
+    if threading.current_thread() is threading.main_thread():
+        # Stop as cleanly on SIGTERM (what process managers and test
+        # harnesses send) as on Ctrl-C.
+        signal.signal(signal.SIGTERM, _stop)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
+
+
+def _stop(signum: int, frame: types.FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 def main() -> None:
