@@ -164,21 +164,9 @@ class _DeadlineHTTPConnection(HTTPConnection):
         super().request(*args, **kwargs)
 
 
-class _DeadlineHTTPSConnection(HTTPSConnection):
-    response_class = _DeadlineResponse
-
-    def connect(self) -> None:
-        try:
-            self.timeout = _bounded(self.timeout)
-        except TimeoutError:
-            raise ConnectTimeoutError(
-                self, "The call's total deadline passed before connecting."
-            ) from None
-        super().connect()
-
-    def request(self, *args: t.Any, **kwargs: t.Any) -> None:
-        self.timeout = _bounded(self.timeout)
-        super().request(*args, **kwargs)
+class _DeadlineHTTPSConnection(_DeadlineHTTPConnection, HTTPSConnection):
+    """The same bounds over TLS: ``connect`` and ``request`` above run
+    before :class:`HTTPSConnection`'s own (method resolution order)."""
 
 
 class _DeadlineHTTPPool(HTTPConnectionPool):
