@@ -33,19 +33,13 @@ from .refresh import (
     refresh_as_winner,
     refresh_key,
 )
+from .sqlite_file import FILE_ERRORS, connect, use_wal
 from .tokens import Token, open_token, seal_token
 
 if t.TYPE_CHECKING:
     from flask import Flask
 
 logger = logging.getLogger("flask_rocketpunch")
-
-#: What using the file can raise: SQLite's errors, and the OSError of making
-#: its folder (a read-only file system, no write access, a file in the way).
-_FILE_ERRORS = (sqlite3.Error, OSError)
-
-#: Seconds a statement waits for another process's lock.
-_TIMEOUT = 10.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS rocketpunch_refreshes (
@@ -137,35 +131,15 @@ class SQLiteCoordinator:
             with self._ready_lock:
                 if not self._ready:
                     os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
-                    with contextlib.closing(self._open()) as conn:
-                        self._use_wal(conn)
+                    with contextlib.closing(connect(self.path)) as conn:
+                        use_wal(conn)
                         conn.execute(_SCHEMA)
                     self._ready = True
-        conn = self._open()
+        conn = connect(self.path)
         try:
             yield conn
         finally:
             conn.close()
-
-    def _open(self) -> sqlite3.Connection:
-        # A connection per use: nothing is shared across a fork or a thread.
-        return sqlite3.connect(self.path, timeout=_TIMEOUT, isolation_level=None)
-
-    @staticmethod
-    def _use_wal(conn: sqlite3.Connection) -> None:
-        """Switch the file to WAL, waiting for other processes' locks as
-        any statement does. The switch is a lock upgrade that SQLite does
-        not wait for (``database is locked`` at once, to avoid a deadlock),
-        and workers that start together all make it on a new file."""
-        deadline = time.monotonic() + _TIMEOUT
-        while True:
-            try:
-                conn.execute("PRAGMA journal_mode=WAL")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() >= deadline:
-                    raise
-            time.sleep(0.01)
 
     # -- the protocol -------------------------------------------------------------
 
@@ -177,7 +151,7 @@ class SQLiteCoordinator:
         owner = f"{os.getpid()}-{secrets.token_hex(8)}"
         try:
             done = self._wait_for_turn(key, owner)
-        except _FILE_ERRORS as exc:
+        except FILE_ERRORS as exc:
             return self._uncoordinated(exc, stale, do_refresh)
         if done is not None:
             return done, False
@@ -216,7 +190,7 @@ class SQLiteCoordinator:
                     if not stale:
                         break
                     fresh = stale
-        except _FILE_ERRORS as exc:
+        except FILE_ERRORS as exc:
             logger.warning("The refresh coordination file failed (%s).", exc)
 
     # -- steps --------------------------------------------------------------------
@@ -324,7 +298,7 @@ class SQLiteCoordinator:
                     "DELETE FROM rocketpunch_refreshes WHERE done_at < ?",
                     (now - self.window,),
                 )
-        except _FILE_ERRORS as exc:
+        except FILE_ERRORS as exc:
             logger.warning("The refresh coordination file failed (%s).", exc)
 
     def _release(self, key: str, owner: str) -> None:
@@ -334,7 +308,7 @@ class SQLiteCoordinator:
                     "DELETE FROM rocketpunch_refreshes WHERE stale = ? AND owner = ?",
                     (key, owner),
                 )
-        except _FILE_ERRORS as exc:
+        except FILE_ERRORS as exc:
             logger.warning("The refresh coordination file failed (%s).", exc)
 
     def _uncoordinated(

@@ -15,16 +15,10 @@ import logging
 import os
 import sqlite3
 import threading
-import time
+
+from ..sqlite_file import FILE_ERRORS, connect, use_wal
 
 logger = logging.getLogger("flask_rocketpunch")
-
-#: What using the file can raise: SQLite's errors, and the OSError of making
-#: its folder (read-only file system, no write access, a file in the way).
-_FILE_ERRORS = (sqlite3.Error, OSError)
-
-#: Seconds a statement waits for another process's lock.
-_TIMEOUT = 10.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS rocketpunch_sandbox_marks (
@@ -80,7 +74,7 @@ class Ledger:
                             (digest, until),
                         )
                         return cursor.rowcount == 1
-                except _FILE_ERRORS as exc:
+                except FILE_ERRORS as exc:
                     self._fall_back(exc)
             if digest in self._memory:
                 return False
@@ -106,7 +100,7 @@ class Ledger:
                             digests,
                         ).fetchone()
                         return row is not None
-                except _FILE_ERRORS as exc:
+                except FILE_ERRORS as exc:
                     self._fall_back(exc)
             return any(digest in self._memory for digest in digests)
 
@@ -124,7 +118,7 @@ class Ledger:
                             (now,),
                         )
                     return
-                except _FILE_ERRORS as exc:
+                except FILE_ERRORS as exc:
                     self._fall_back(exc)
             for digest, until in list(self._memory.items()):
                 if until < now:
@@ -137,18 +131,14 @@ class Ledger:
         assert self.path is not None
         if not self._ready:
             os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
-            with contextlib.closing(self._open()) as conn:
-                _use_wal(conn)
+            with contextlib.closing(connect(self.path)) as conn:
+                use_wal(conn)
                 conn.execute(_SCHEMA)
             self._ready = True
         # A connection per use, closed at once: nothing is shared across a
         # fork, and nothing is left open when the app goes away.
-        with contextlib.closing(self._open()) as conn:
+        with contextlib.closing(connect(self.path)) as conn:
             yield conn
-
-    def _open(self) -> sqlite3.Connection:
-        assert self.path is not None
-        return sqlite3.connect(self.path, timeout=_TIMEOUT, isolation_level=None)
 
     def _fall_back(self, exc: BaseException) -> None:
         logger.warning(
@@ -160,18 +150,3 @@ class Ledger:
             type(exc).__name__,
         )
         self.path = None
-
-
-def _use_wal(conn: sqlite3.Connection) -> None:
-    """Switch the file to WAL, retrying while another process holds the lock
-    (workers that start together all make the switch on a new file, and
-    SQLite does not wait for this lock upgrade)."""
-    deadline = time.monotonic() + _TIMEOUT
-    while True:
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() >= deadline:
-                raise
-        time.sleep(0.01)
