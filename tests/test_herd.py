@@ -293,9 +293,9 @@ def test_lease_shorter_than_the_answer_never_gives_a_500(
     " waits for the provider, another process takes it over and sends the"
     " same refresh token; the provider answers it invalid_grant (the first"
     " call rotated it), and that error logs out the requests of every process"
-    " but the first. The lease is not renewed while the call runs, and"
-    " ROCKETPUNCH_TIMEOUT does not bound a call's total time (requests'"
-    " timeout is per read).",
+    " but the first. The lease is not renewed while the call runs; the"
+    " default lease outlasts ROCKETPUNCH_TIMEOUT, now a total deadline, so"
+    " only a lease forced shorter than the answer (as here) meets this.",
 )
 def test_lease_shorter_than_the_answer_keeps_the_browser_logged_in(
     short_lease_burst: Burst,
